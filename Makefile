@@ -1,0 +1,57 @@
+# The README's commands. Every target sets up what it needs, so each works on a fresh clone.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+BIN    := $(VENV)/bin
+PYDEPS := $(VENV)/.installed
+NODE   := node_modules/.installed
+ASSETS := src/talking/static/talking.css
+
+.PHONY: help install run test bench lint browser clean
+
+help: ## Show the commands
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+install: $(PYDEPS) $(NODE) $(ASSETS) browser ## Set up: venv, Python and npm packages, compiled assets
+
+$(PYDEPS): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+$(NODE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(ASSETS): $(PYDEPS) $(NODE) scripts/build_assets.py $(shell find src/talking/assets -type f 2>/dev/null)
+	$(PY) scripts/build_assets.py
+
+# Browser tests drive Debian's Chromium (never a downloaded browser).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else echo "Install Debian's chromium (sudo apt-get install chromium) to run the browser tests"; fi; }
+
+run: install ## Set up, migrate, load the demo survey if the database is empty, and serve on :8000
+	$(BIN)/talking db upgrade
+	$(BIN)/talking demo --if-empty
+	$(BIN)/talking serve
+
+test: install ## Set up and run the whole test suite (SQLite, PostgreSQL, browser)
+	$(PY) -m pytest
+
+bench: install ## Run the benchmarks and print their figures
+	$(PY) benchmarks/ingest.py
+	$(PY) benchmarks/ingest.py --database postgres
+	$(PY) benchmarks/flow.py
+
+lint: install ## ruff on the code, hadolint on the Containerfile
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check src analysis tests benchmarks scripts
+	$(BIN)/hadolint Containerfile
+
+clean: ## Remove what install made (keeps var/, your data)
+	rm -rf $(VENV) node_modules src/talking/static/*.css src/talking/static/*.js src/talking/static/images

@@ -1,0 +1,97 @@
+"""The application factory: assembly only, nothing happens at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from advanced_alchemy.extensions.litestar import (
+    AsyncSessionConfig,
+    SQLAlchemyAsyncConfig,
+    SQLAlchemyPlugin,
+)
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.static_files import create_static_files_router
+
+from talking import __version__
+from talking.db.engine import create_engine
+from talking.health import healthz
+from talking.problems import handle_exception
+from talking.sessions import DatabaseStore
+from talking.settings import Settings
+from talking.surveys.api import ReferenceController, ResponseController
+from talking.surveys.pages import ResidentPages
+from talking.surveys.services import SurveyCatalogue
+from talking.surveys.writer import ResponseWriter
+from talking.templating import template_config
+
+# Built by scripts/build_assets.py from GOV.UK Frontend and our Sass; served at /assets/.
+STATIC_DIR = Path(__file__).parent / "static"
+
+# A resident who leaves the survey half-way can come back within this long.
+RESIDENT_SESSION_SECONDS = 4 * 60 * 60
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the Litestar app for these settings (read from the environment when not given)."""
+    settings = settings or Settings.from_env()
+    engine = create_engine(settings.database_url)
+    catalogue = SurveyCatalogue(engine)
+    writer = ResponseWriter(engine, max_batch=settings.max_batch)
+
+    @asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        await writer.start()
+        try:
+            yield
+        finally:
+            await writer.stop()
+            await engine.dispose()
+
+    sqlalchemy = SQLAlchemyAsyncConfig(
+        engine_instance=engine,
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+        before_send_handler="autocommit",
+        create_all=False,
+    )
+    return Litestar(
+        route_handlers=[
+            healthz,
+            ReferenceController,
+            ResponseController,
+            ResidentPages,
+            create_static_files_router(path="/assets", directories=[STATIC_DIR], name="assets"),
+        ],
+        plugins=[SQLAlchemyPlugin(config=sqlalchemy)],
+        state=State({"settings": settings, "engine": engine, "catalogue": catalogue, "writer": writer}),
+        lifespan=[lifespan],
+        stores={"sessions": DatabaseStore(engine)},
+        middleware=[
+            ServerSideSessionConfig(
+                key="talking_session", max_age=RESIDENT_SESSION_SECONDS, samesite="lax", httponly=True
+            ).middleware
+        ],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="talking_csrf",
+            cookie_httponly=True,
+            exclude=["/api/"],
+        ),
+        template_config=template_config(),
+        exception_handlers={Exception: handle_exception},
+        openapi_config=OpenAPIConfig(
+            title="talking",
+            version=__version__,
+            description="Resident engagement surveys: top community issues by district.",
+            path="/schema",
+            # JSON only: the interactive viewers load scripts from third-party hosts.
+            render_plugins=[JsonRenderPlugin()],
+        ),
+        debug=settings.debug,
+    )

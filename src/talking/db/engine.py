@@ -1,0 +1,56 @@
+"""Async engines for SQLite (the embedded default) and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+# How long an SQLite writer waits for another process's write lock before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
+    """Create the async engine, with SQLite set up for safe concurrent use by several workers."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 10)
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_async_engine(url, **kwargs)
+
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, **kwargs)
+    _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # We issue BEGIN ourselves (below), so the driver must not open transactions behind our back.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # WAL lets readers run beside the single writer; FULL makes every COMMIT durable before we
+        # acknowledge a response (a 201 must survive kill -9 or power loss).
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # A writer that reads first must hold the write lock from the start: a deferred
+        # transaction would fail with SQLITE_BUSY_SNAPSHOT instead of waiting its turn.
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def writer_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine, but every transaction takes SQLite's write lock at BEGIN."""
+    return engine.execution_options(sqlite_immediate=True)

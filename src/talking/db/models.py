@@ -1,0 +1,180 @@
+"""The schema, as SQLAlchemy tables and ORM classes.
+
+Migrations under ``migrations/versions`` create these tables; a test checks the two agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names, so migrations can refer to them on SQLite and PostgreSQL alike.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every engine (SQLite's DATETIME would drop the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        """Refuse naive datetimes; store UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware one (UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        """Always hand back an aware UTC datetime."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    """Declarative base sharing one MetaData."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class District(Base):
+    """Reference copy of the 14 areas, so every response's district is checked by a foreign key."""
+
+    __tablename__ = "districts"
+
+    code: Mapped[str] = mapped_column(String(9), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class Survey(Base):
+    """A questionnaire residents answer: its issues, how many to pick, and when it is open."""
+
+    __tablename__ = "surveys"
+    __table_args__ = (
+        CheckConstraint("max_picks BETWEEN 1 AND 10", name="max_picks_range"),
+        CheckConstraint("status IN ('draft', 'open', 'closed')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    introduction: Mapped[str] = mapped_column(Text, default="")
+    max_picks: Mapped[int] = mapped_column(SmallInteger, default=5)
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    issues: Mapped[list[SurveyIssue]] = relationship(
+        order_by="SurveyIssue.position", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class SurveyIssue(Base):
+    """One issue offered by a survey, in the order residents see it."""
+
+    __tablename__ = "survey_issues"
+    __table_args__ = (UniqueConstraint("survey_id", "position"),)
+
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(SmallInteger)
+    label: Mapped[str] = mapped_column(String(200))
+
+
+class Response(Base):
+    """One resident's answers to one survey. Written by the submission writer with SQL Core."""
+
+    __tablename__ = "responses"
+    __table_args__ = (
+        UniqueConstraint("reference"),
+        UniqueConstraint("survey_id", "idempotency_key", name="uq_responses_idempotency"),
+        Index("ix_responses_survey_district", "survey_id", "district_code"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
+    reference: Mapped[str] = mapped_column(String(16))
+    district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"))
+    comment: Mapped[str | None] = mapped_column(Text)
+    age_band: Mapped[str | None] = mapped_column(String(20))
+    sex: Mapped[str | None] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(10))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    # sha256 of the canonical request, so a reused Idempotency-Key with another body is refused.
+    request_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+
+
+class ResponsePick(Base):
+    """One picked issue at its rank (1 = most important).
+
+    survey_id and district_code are copied from the response so the district x issue x rank
+    counts come from one covering index, and so the composite foreign key can prove the issue
+    belongs to the survey.
+    """
+
+    __tablename__ = "response_picks"
+    __table_args__ = (
+        UniqueConstraint("response_id", "issue_code", name="uq_response_picks_issue"),
+        ForeignKeyConstraint(
+            ["survey_id", "issue_code"],
+            ["survey_issues.survey_id", "survey_issues.code"],
+            name="fk_response_picks_survey_issue",
+        ),
+        CheckConstraint("rank BETWEEN 1 AND 10", name="rank_range"),
+        Index("ix_response_picks_cube", "survey_id", "district_code", "issue_code", "rank"),
+    )
+
+    response_id: Mapped[int] = mapped_column(BigId, ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True)
+    rank: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(Integer)
+    district_code: Mapped[str] = mapped_column(String(9))
+    issue_code: Mapped[str] = mapped_column(String(64))
+
+
+class WebSession(Base):
+    """Server-side session data (resident progress, later staff sign-in), keyed by a random id."""
+
+    __tablename__ = "web_sessions"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
+surveys = Survey.__table__
+survey_issues = SurveyIssue.__table__
+responses = Response.__table__
+response_picks = ResponsePick.__table__
+web_sessions = WebSession.__table__

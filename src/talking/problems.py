@@ -1,0 +1,146 @@
+"""RFC 9457 problem details for the API, and friendly error pages for people.
+
+One exception handler serves both audiences: requests under /api/ (and /healthz) get
+``application/problem+json``; everything else gets a GOV.UK-style error page.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.response import Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from talking.surveys.schemas import FieldError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://talking.invalid/problems/"
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """An RFC 9457 problem details object, with the field errors our clients act on."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+def problem(
+    status: int,
+    detail: str | None = None,
+    *,
+    slug: str | None = None,
+    errors: list[FieldError] | None = None,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[bytes]:
+    """A problem+json response."""
+    phrase = HTTPStatus(status).phrase
+    body = Problem(
+        type=PROBLEM_TYPE_BASE + (slug or phrase.lower().replace(" ", "-")),
+        title=phrase,
+        status=status,
+        detail=detail,
+        instance=instance,
+        errors=errors or None,
+    )
+    return Response(msgspec.json.encode(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def wants_problem_json(request: Request) -> bool:
+    """Whether this request should get problem+json rather than an HTML page."""
+    path = request.url.path
+    return path.startswith("/api/") or path == "/healthz"
+
+
+# msgspec says where a decode error is ("at `$.picks[0]`") or which field is missing.
+_AT_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
+_MISSING = re.compile(r"(?:missing required|unknown) field `([^`]+)`")
+
+
+def _field_of(message: str, fallback: str) -> tuple[str, str]:
+    """The field a msgspec message is about, and the message without its location suffix."""
+    if found := _AT_PATH.search(message):
+        return found.group(1) or fallback, message[: found.start()]
+    if found := _MISSING.search(message):
+        return found.group(1), message
+    return fallback, message
+
+
+def _validation_errors(exc: ValidationException) -> tuple[int, str, list[FieldError]]:
+    """Turn Litestar's decode errors into field errors; malformed JSON is 400, the wrong shape 422."""
+    errors: list[FieldError] = []
+    status = 422
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        key, message = _field_of(str(item.get("message", exc.detail)), str(item.get("key") or "body"))
+        if key == "data":  # Litestar's name for the whole body
+            key = "body"
+        if "malformed" in message.lower() or "json is" in message.lower():
+            status = 400
+        errors.append(FieldError(field=key, message=message))
+    detail = str(exc.detail)
+    if "malformed" in detail.lower():
+        status = 400
+    if not errors:
+        errors.append(FieldError(field="body", message=detail))
+    return status, detail, errors
+
+
+def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Render any error as problem+json (API) or an error page (people)."""
+    if isinstance(exc, ValidationException):
+        status, detail, errors = _validation_errors(exc)
+        # Litestar also raises ValidationException for bad path/query parameters.
+        if wants_problem_json(request):
+            return problem(
+                status,
+                detail,
+                slug="invalid-request" if status == 422 else "malformed-request",
+                errors=errors,
+                instance=request.url.path,
+            )
+        return _error_page(request, 400)
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        detail = exc.detail if exc.detail != HTTPStatus(status).phrase else None
+        if wants_problem_json(request):
+            if detail and "malformed" in detail.lower():
+                return problem(
+                    status,
+                    detail,
+                    slug="malformed-json",
+                    instance=request.url.path,
+                    errors=[FieldError(field="body", message=detail)],
+                )
+            return problem(status, detail, instance=request.url.path, headers=exc.headers)
+        return _error_page(request, status)
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if wants_problem_json(request):
+        return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong on our side; nothing was stored.")
+    return _error_page(request, HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def _error_page(request: Request[Any, Any, Any], status: int) -> Response[Any]:
+    template = {404: "errors/404.html", 403: "errors/403.html"}.get(status, "errors/500.html")
+    if status < 500 and template == "errors/500.html":
+        template = "errors/4xx.html"
+    return Template(
+        template_name=template,
+        context={"status": status, "phrase": HTTPStatus(status).phrase},
+        status_code=status,
+        media_type=MediaType.HTML,
+    )

@@ -1,0 +1,66 @@
+"""One frozen settings object, read from ``TALKING_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_VAR_DIR = Path("var")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the app needs to know about where it runs."""
+
+    database_url: str = field(default_factory=lambda: f"sqlite+aiosqlite:///{DEFAULT_VAR_DIR / 'talking.db'}")
+    secret_key: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    redis_url: str | None = None
+    # Longest wait before a queued response is committed with its batch; see surveys/writer.py.
+    max_batch: int = 256
+    debug: bool = False
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is an SQLite file (the embedded default)."""
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Read settings from the environment, falling back to the defaults for a laptop."""
+        env = os.environ if environ is None else environ
+        database_url = env.get("TALKING_DATABASE_URL") or cls().database_url
+        return cls(
+            database_url=database_url,
+            secret_key=env.get("TALKING_SECRET_KEY") or _local_secret_key(),
+            host=env.get("TALKING_HOST", "127.0.0.1"),
+            port=int(env.get("TALKING_PORT", "8000")),
+            workers=int(env.get("TALKING_WORKERS", "1")),
+            redis_url=env.get("TALKING_REDIS_URL") or None,
+            debug=env.get("TALKING_DEBUG", "") in {"1", "true", "yes"},
+        )
+
+
+def _local_secret_key() -> str:
+    """Keep a generated key in var/ so every worker on this machine signs with the same key.
+
+    Production sets TALKING_SECRET_KEY; this only spares a newcomer from inventing one.
+    """
+    path = DEFAULT_VAR_DIR / "secret.key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        # O_EXCL: if two workers race, the loser reads the winner's key.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        return key

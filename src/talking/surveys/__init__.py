@@ -1,0 +1,1 @@
+"""The resident side: survey definitions, answering them, and storing responses."""

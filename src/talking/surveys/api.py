@@ -1,0 +1,110 @@
+"""JSON API v1 for residents' answers: reference lists, survey definitions, and responses."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, ClassVar
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.status_codes import HTTP_201_CREATED
+
+from talking.problems import problem
+from talking.reference import District, Issue, districts, issues
+from talking.surveys.errors import IdempotencyConflict, InvalidResponse, SurveyNotFound, SurveyNotOpen
+from talking.surveys.schemas import Receipt, ResponseCreate, Survey
+from talking.surveys.services import SurveyCatalogue, submit_response
+from talking.surveys.writer import ResponseWriter
+
+# Printable ASCII without spaces, as the IETF Idempotency-Key draft expects of a key.
+_IDEMPOTENCY_KEY = re.compile(r"^[!-~]{1,255}$")
+
+# A response is a few hundred bytes; anything near this is not a resident's answer.
+MAX_RESPONSE_BODY_BYTES = 16 * 1024
+
+
+class ReferenceController(Controller):
+    """The lists every client needs: districts and the issue taxonomy."""
+
+    path = "/api/v1"
+    tags: ClassVar[list[str]] = ["reference"]
+
+    @get("/districts", summary="The 14 areas of the Lancashire Strategic Assessment")
+    async def list_districts(self) -> list[District]:
+        """Districts with their ONS codes and Census 2021 figures."""
+        return list(districts())
+
+    @get("/issues", summary="The issue taxonomy, with codes that never change")
+    async def list_issues(self) -> list[Issue]:
+        """Every issue a survey may offer."""
+        return list(issues())
+
+
+class ResponseController(Controller):
+    """Open surveys and the responses residents send to them."""
+
+    path = "/api/v1/surveys"
+    tags: ClassVar[list[str]] = ["responses"]
+
+    @get("/{survey_id:int}", summary="The definition of an open survey")
+    async def get_survey(self, request: Request[Any, Any, Any], survey_id: FromPath[int]) -> Survey | Response[bytes]:
+        """An open survey's title, introduction, issues and number of picks."""
+        catalogue: SurveyCatalogue = request.app.state.catalogue
+        try:
+            return await catalogue.get_open(survey_id)
+        except SurveyNotFound:
+            return problem(404, f"There is no survey {survey_id}.", instance=request.url.path)
+        except SurveyNotOpen as exc:
+            return problem(409, str(exc), slug="survey-not-open", instance=request.url.path)
+
+    @post(
+        "/{survey_id:int}/responses",
+        summary="Send one resident's answers",
+        status_code=HTTP_201_CREATED,
+        request_max_body_size=MAX_RESPONSE_BODY_BYTES,
+    )
+    async def create_response(
+        self,
+        request: Request[Any, Any, Any],
+        survey_id: FromPath[int],
+        data: JSONBody[ResponseCreate],
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Idempotency-Key", description="Retry with the same key to get the first result back."
+            ),
+        ] = None,
+    ) -> Receipt | Response[bytes]:
+        """Store a response; the 201 comes only after it is committed to the database."""
+        instance = request.url.path
+        if idempotency_key is not None and not _IDEMPOTENCY_KEY.match(idempotency_key):
+            return problem(
+                400,
+                "Idempotency-Key must be 1-255 printable ASCII characters without spaces.",
+                slug="invalid-idempotency-key",
+                instance=instance,
+            )
+        catalogue: SurveyCatalogue = request.app.state.catalogue
+        writer: ResponseWriter = request.app.state.writer
+        try:
+            survey = await catalogue.get_open(survey_id)
+            return await submit_response(writer, survey, data, channel="api", idempotency_key=idempotency_key)
+        except SurveyNotFound:
+            return problem(404, f"There is no survey {survey_id}.", instance=instance)
+        except SurveyNotOpen as exc:
+            return problem(409, str(exc), slug="survey-not-open", instance=instance)
+        except InvalidResponse as exc:
+            return problem(
+                422,
+                "The response was not stored: see errors.",
+                slug="invalid-response",
+                errors=exc.errors,
+                instance=instance,
+            )
+        except IdempotencyConflict:
+            return problem(
+                422,
+                "This Idempotency-Key was already used for a different response.",
+                slug="idempotency-key-reused",
+                instance=instance,
+            )
