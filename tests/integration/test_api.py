@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.db.models import response_picks, responses, surveys
 
-
 PRESTON = "E07000123"
 PROBLEM = "application/problem+json"
 
