@@ -100,7 +100,8 @@ def empty_postgres(url: str) -> None:
     plain = url.replace("postgresql+asyncpg://", "postgresql://")
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute(
-            "TRUNCATE response_picks, responses, survey_issues, surveys, web_sessions RESTART IDENTITY CASCADE"
+            "TRUNCATE response_answers, response_picks, responses, survey_questions, survey_districts, survey_issues,"
+            " surveys, audit_events, api_tokens, sign_in_throttle, users, web_sessions RESTART IDENTITY CASCADE"
         )
 
 

@@ -14,12 +14,13 @@ from advanced_alchemy.extensions.litestar import (
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
+from litestar.stores.base import Store
 
 from talking import __version__
+from talking.auth.middleware import ABSOLUTE_LIFETIME_SECONDS, PrincipalMiddleware, SessionConfig
 from talking.db.engine import create_engine
 from talking.health import healthz
 from talking.problems import handle_exception
@@ -34,14 +35,38 @@ from talking.templating import template_config
 # Built by scripts/build_assets.py from GOV.UK Frontend and our Sass; served at /assets/.
 STATIC_DIR = Path(__file__).parent / "static"
 
-# A resident who leaves the survey half-way can come back within this long.
-RESIDENT_SESSION_SECONDS = 4 * 60 * 60
+# Paths that never need a session: the JSON API authenticates with bearer tokens.
+SESSIONLESS_PATHS = ["^/api/", "^/healthz$", "^/assets/", "^/schema"]
+
+
+def session_store(settings: Settings, engine: object) -> Store:
+    """Sessions in Redis when configured (fast, shared by every worker), else in our database."""
+    if settings.redis_url:
+        from litestar.stores.redis import RedisStore
+
+        return RedisStore.with_client(url=settings.redis_url).with_namespace("talking_sessions")
+    return DatabaseStore(engine)  # type: ignore[arg-type]
+
+
+def session_config(settings: Settings) -> SessionConfig:
+    """Server-side session cookies: HttpOnly, SameSite=Lax, and Secure with __Host- over HTTPS."""
+    return SessionConfig(
+        key="__Host-talking_session" if settings.https else "talking_session",
+        # The cookie outlives no staff session; a resident's progress lasts as long.
+        max_age=ABSOLUTE_LIFETIME_SECONDS,
+        secure=settings.https,
+        httponly=True,
+        samesite="lax",
+        path="/",
+        exclude=SESSIONLESS_PATHS,
+    )
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the Litestar app for these settings (read from the environment when not given)."""
     settings = settings or Settings.from_env()
     engine = create_engine(settings.database_url)
+    sessions = session_config(settings)
     catalogue = SurveyCatalogue(engine)
     writer = ResponseWriter(engine, max_batch=settings.max_batch)
 
@@ -69,19 +94,25 @@ def create_app(settings: Settings | None = None) -> Litestar:
             create_static_files_router(path="/assets", directories=[STATIC_DIR], name="assets"),
         ],
         plugins=[SQLAlchemyPlugin(config=sqlalchemy)],
-        state=State({"settings": settings, "engine": engine, "catalogue": catalogue, "writer": writer}),
+        state=State(
+            {
+                "settings": settings,
+                "engine": engine,
+                "catalogue": catalogue,
+                "writer": writer,
+                "session_config": sessions,
+            }
+        ),
         lifespan=[lifespan],
-        stores={"sessions": DatabaseStore(engine)},
-        middleware=[
-            ServerSideSessionConfig(
-                key="talking_session", max_age=RESIDENT_SESSION_SECONDS, samesite="lax", httponly=True
-            ).middleware
-        ],
+        stores={"sessions": session_store(settings, engine)},
+        # Order matters: the session is loaded before we look in it for a signed-in user.
+        middleware=[sessions.middleware, PrincipalMiddleware()],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
-            cookie_name="talking_csrf",
+            cookie_name="__Host-talking_csrf" if settings.https else "talking_csrf",
+            cookie_secure=settings.https,
             cookie_httponly=True,
-            exclude=["/api/"],
+            exclude=["^/api/"],
         ),
         template_config=template_config(),
         exception_handlers={Exception: handle_exception},

@@ -13,8 +13,8 @@ from typing import Any
 
 import msgspec
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, ValidationException
-from litestar.response import Template
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from talking.surveys.schemas import FieldError
@@ -114,6 +114,17 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
                 instance=request.url.path,
             )
         return _error_page(request, 400)
+    if isinstance(exc, NotAuthorizedException):
+        if wants_problem_json(request):
+            return problem(
+                401,
+                exc.detail,
+                slug="unauthorized",
+                instance=request.url.path,
+                headers={"WWW-Authenticate": 'Bearer realm="talking"'},
+            )
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return Redirect(path="/sign-in", query_params={"next": target}, status_code=303)
     if isinstance(exc, HTTPException):
         status = exc.status_code
         detail = exc.detail if exc.detail != HTTPStatus(status).phrase else None

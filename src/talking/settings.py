@@ -20,6 +20,8 @@ class Settings:
     port: int = 8000
     workers: int = 1
     redis_url: str | None = None
+    # Served over HTTPS (directly or behind a proxy): cookies become Secure with the __Host- prefix.
+    https: bool = False
     # Longest wait before a queued response is committed with its batch; see surveys/writer.py.
     max_batch: int = 256
     debug: bool = False
@@ -41,6 +43,7 @@ class Settings:
             port=int(env.get("TALKING_PORT", "8000")),
             workers=int(env.get("TALKING_WORKERS", "1")),
             redis_url=env.get("TALKING_REDIS_URL") or None,
+            https=env.get("TALKING_HTTPS", "").lower() in {"1", "true", "yes"},
             debug=env.get("TALKING_DEBUG", "") in {"1", "true", "yes"},
         )
 

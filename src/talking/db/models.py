@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -94,9 +95,20 @@ class Survey(Base):
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Added in 0002, with the staff builder.
+    ask_about_you: Mapped[bool] = mapped_column(Boolean, default=True)
+    wave: Mapped[int] = mapped_column(SmallInteger, default=1)
+    previous_wave_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     issues: Mapped[list[SurveyIssue]] = relationship(
         order_by="SurveyIssue.position", cascade="all, delete-orphan", lazy="selectin"
+    )
+    districts: Mapped[list[SurveyDistrict]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    questions: Mapped[list[SurveyQuestion]] = relationship(
+        order_by="SurveyQuestion.position", cascade="all, delete-orphan", lazy="selectin"
     )
 
 
@@ -110,6 +122,35 @@ class SurveyIssue(Base):
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     position: Mapped[int] = mapped_column(SmallInteger)
     label: Mapped[str] = mapped_column(String(200))
+
+
+class SurveyDistrict(Base):
+    """A district a survey covers; residents elsewhere are not asked."""
+
+    __tablename__ = "survey_districts"
+
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True)
+    district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"), primary_key=True)
+
+
+class SurveyQuestion(Base):
+    """An extra question after the ranked issues: single or multiple choice, agreement scale, free text."""
+
+    __tablename__ = "survey_questions"
+    __table_args__ = (
+        UniqueConstraint("survey_id", "position"),
+        CheckConstraint("kind IN ('single_choice', 'multiple_choice', 'agreement', 'free_text')", name="kind_known"),
+    )
+
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(SmallInteger)
+    kind: Mapped[str] = mapped_column(String(20))
+    prompt: Mapped[str] = mapped_column(String(300))
+    hint: Mapped[str] = mapped_column(Text, default="")
+    # JSON list of {"code", "label"}; empty for free text, fixed for the agreement scale.
+    options: Mapped[str] = mapped_column(Text, default="[]")
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Response(Base):
@@ -163,6 +204,82 @@ class ResponsePick(Base):
     issue_code: Mapped[str] = mapped_column(String(64))
 
 
+class ResponseAnswer(Base):
+    """A resident's answer to one extra question (a JSON list of codes for multiple choice)."""
+
+    __tablename__ = "response_answers"
+
+    response_id: Mapped[int] = mapped_column(BigId, ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True)
+    question_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class User(Base):
+    """A member of staff: admin, staff or analyst. Residents need no account."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("email"),
+        CheckConstraint("role IN ('admin', 'staff', 'analyst')", name="role_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(10))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SignInThrottle(Base):
+    """Consecutive failed sign-ins per email address, known or not, to slow down guessing.
+
+    Keyed by the address typed rather than by user, so an unknown address is slowed down exactly
+    like a known one and the delay reveals nothing about who has an account.
+    """
+
+    __tablename__ = "sign_in_throttle"
+
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ApiToken(Base):
+    """A token for scripts; only its SHA-256 is kept. It acts with its user's role."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditEvent(Base):
+    """Who did what, when: every staff and admin action."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_action_at", "action", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # Kept as written at the time: the audit must not change when a user is renamed.
+    actor_email: Mapped[str | None] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(50))
+    target_type: Mapped[str | None] = mapped_column(String(30))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    ip: Mapped[str | None] = mapped_column(String(45))
+
+
 class WebSession(Base):
     """Server-side session data (resident progress, later staff sign-in), keyed by a random id."""
 
@@ -178,3 +295,10 @@ survey_issues = SurveyIssue.__table__
 responses = Response.__table__
 response_picks = ResponsePick.__table__
 web_sessions = WebSession.__table__
+survey_districts = SurveyDistrict.__table__
+survey_questions = SurveyQuestion.__table__
+response_answers = ResponseAnswer.__table__
+users = User.__table__
+sign_in_throttle = SignInThrottle.__table__
+api_tokens = ApiToken.__table__
+audit_events = AuditEvent.__table__

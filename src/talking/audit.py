@@ -1,0 +1,60 @@
+"""The audit log: who did what to what, and when. Written in the same transaction as the action."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from talking.auth.principal import Principal
+from talking.db.models import audit_events
+
+# The actions we record; the admin audit page filters by these.
+ACTIONS = (
+    "sign_in",
+    "sign_in_failed",
+    "sign_out",
+    "user_created",
+    "user_role_changed",
+    "user_deactivated",
+    "user_reactivated",
+    "token_created",
+    "token_revoked",
+    "survey_created",
+    "survey_updated",
+    "survey_published",
+    "survey_closed",
+    "survey_wave_created",
+    "report_exported",
+)
+
+
+async def record(
+    db: AsyncSession | AsyncConnection,
+    action: str,
+    *,
+    actor: Principal | None = None,
+    actor_email: str | None = None,
+    target_type: str | None = None,
+    target_id: object = None,
+    detail: dict[str, Any] | None = None,
+    ip: str | None = None,
+) -> None:
+    """Add one audit event to the caller's transaction (it commits or rolls back with the action)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    await db.execute(
+        insert(audit_events).values(
+            at=datetime.now(UTC),
+            actor_id=actor.user_id if actor else None,
+            actor_email=actor.email if actor else actor_email,
+            action=action,
+            target_type=target_type,
+            target_id=None if target_id is None else str(target_id),
+            detail=msgspec.json.encode(detail or {}).decode(),
+            ip=ip,
+        )
+    )

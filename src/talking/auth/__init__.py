@@ -1,0 +1,1 @@
+"""Staff accounts: roles, passwords, sessions, API tokens, and the guards that use them."""

@@ -1,0 +1,336 @@
+"""Accounts, sign-in and API tokens: the rules and the queries."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from talking import audit
+from talking.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
+from talking.auth.principal import ROLES, Principal, Role
+from talking.db.models import api_tokens, sign_in_throttle, users
+from talking.surveys.schemas import FieldError
+
+Db = AsyncSession | AsyncConnection
+
+# A deliberately loose check: the address is only a sign-in name here; we never email it.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+TOKEN_PREFIX = "tk_"  # noqa: S105 (a marker, not a secret)
+# Failures allowed before each further attempt must wait; the wait doubles up to the cap.
+FREE_FAILURES = 3
+MAX_WAIT = timedelta(minutes=15)
+# last_used_at is a hint for people reviewing tokens, not a log: update it at most this often.
+_TOUCH_EVERY = timedelta(minutes=1)
+
+
+class AccountError(ValueError):
+    """A request about an account that breaks the rules; nothing changed."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(e.message for e in errors))
+        self.errors = errors
+
+
+class SignInRefused(Exception):
+    """Wrong email or password, a deactivated account, or too many attempts: one message for all."""
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class User(msgspec.Struct, frozen=True):
+    """A staff account as pages and the API show it."""
+
+    id: int
+    email: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+    last_sign_in_at: datetime | None
+
+
+class Token(msgspec.Struct, frozen=True):
+    """An API token as listed: never the token itself."""
+
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def normalise_email(email: str) -> str:
+    """The form we store and compare: trimmed and lower-cased."""
+    return email.strip().lower()
+
+
+def token_digest(token: str) -> bytes:
+    """SHA-256 of a token. Tokens carry 256 random bits, so a fast unsalted hash is enough."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+def _user(row: object) -> User:
+    return User(
+        id=row.id,  # type: ignore[attr-defined]
+        email=row.email,  # type: ignore[attr-defined]
+        role=row.role,  # type: ignore[attr-defined]
+        is_active=row.is_active,  # type: ignore[attr-defined]
+        created_at=row.created_at,  # type: ignore[attr-defined]
+        last_sign_in_at=row.last_sign_in_at,  # type: ignore[attr-defined]
+    )
+
+
+async def create_user(
+    db: Db, email: str, role: str, password: str, *, actor: Principal | None = None, ip: str | None = None
+) -> User:
+    """Add a staff account; AccountError lists every problem."""
+    email = normalise_email(email)
+    errors = []
+    if not _EMAIL.match(email) or len(email) > 254:
+        errors.append(FieldError("email", "Enter an email address in the correct format, like name@example.org"))
+    if role not in ROLES:
+        errors.append(FieldError("role", f"Role must be one of {', '.join(ROLES)}"))
+    if problem := password_problem(password):
+        errors.append(FieldError("password", problem))
+    if not errors and (await db.execute(select(users.c.id).where(users.c.email == email))).first():
+        errors.append(FieldError("email", "There is already an account with this email address"))
+    if errors:
+        raise AccountError(errors)
+    now = datetime.now(UTC)
+    try:
+        user_id = (
+            await db.execute(
+                insert(users)
+                .values(
+                    email=email, password_hash=await hash_password(password), role=role, is_active=True, created_at=now
+                )
+                .returning(users.c.id)
+            )
+        ).scalar_one()
+    except IntegrityError as exc:
+        raise AccountError([FieldError("email", "There is already an account with this email address")]) from exc
+    await audit.record(
+        db,
+        "user_created",
+        actor=actor,
+        actor_email=None if actor else "command line",
+        target_type="user",
+        target_id=user_id,
+        detail={"email": email, "role": role},
+        ip=ip,
+    )
+    return User(id=user_id, email=email, role=role, is_active=True, created_at=now, last_sign_in_at=None)  # type: ignore[arg-type]
+
+
+async def list_users(db: Db) -> list[User]:
+    """Every account, by email."""
+    return [_user(r) for r in await db.execute(select(users).order_by(users.c.email))]
+
+
+async def get_user(db: Db, user_id: int) -> User | None:
+    """One account, or None."""
+    row = (await db.execute(select(users).where(users.c.id == user_id))).first()
+    return _user(row) if row else None
+
+
+async def get_user_by_email(db: Db, email: str) -> User | None:
+    """One account by email, or None."""
+    row = (await db.execute(select(users).where(users.c.email == normalise_email(email)))).first()
+    return _user(row) if row else None
+
+
+async def change_role(db: Db, user_id: int, role: str, *, actor: Principal, ip: str | None = None) -> None:
+    """Give an account another role."""
+    if role not in ROLES:
+        raise AccountError([FieldError("role", f"Role must be one of {', '.join(ROLES)}")])
+    before = await get_user(db, user_id)
+    if before is None:
+        raise AccountError([FieldError("user", "No such account")])
+    if before.id == actor.user_id and role != "admin":
+        raise AccountError([FieldError("role", "You cannot take away your own admin role")])
+    await db.execute(update(users).where(users.c.id == user_id).values(role=role))
+    await audit.record(
+        db,
+        "user_role_changed",
+        actor=actor,
+        target_type="user",
+        target_id=user_id,
+        detail={"email": before.email, "from": before.role, "to": role},
+        ip=ip,
+    )
+
+
+async def set_active(db: Db, user_id: int, active: bool, *, actor: Principal, ip: str | None = None) -> None:
+    """Deactivate (or reactivate) an account; a deactivated account's sessions and tokens stop working."""
+    before = await get_user(db, user_id)
+    if before is None:
+        raise AccountError([FieldError("user", "No such account")])
+    if before.id == actor.user_id and not active:
+        raise AccountError([FieldError("user", "You cannot deactivate your own account")])
+    await db.execute(update(users).where(users.c.id == user_id).values(is_active=active))
+    await audit.record(
+        db,
+        "user_reactivated" if active else "user_deactivated",
+        actor=actor,
+        target_type="user",
+        target_id=user_id,
+        detail={"email": before.email},
+        ip=ip,
+    )
+
+
+def _wait_after(failures: int) -> timedelta:
+    """How long to wait after this many consecutive failures before the next attempt counts."""
+    if failures < FREE_FAILURES:
+        return timedelta(0)
+    return min(timedelta(seconds=2 ** (failures - FREE_FAILURES)), MAX_WAIT)
+
+
+async def sign_in(db: Db, email: str, password: str, *, ip: str | None = None) -> Principal:
+    """Check an email and password; SignInRefused with one message whatever went wrong."""
+    email = normalise_email(email)
+    now = datetime.now(UTC)
+    throttle = (await db.execute(select(sign_in_throttle).where(sign_in_throttle.c.email == email))).first()
+    if throttle is not None:
+        ready_at = throttle.last_failed_at + _wait_after(throttle.failures)
+        if now < ready_at:
+            seconds = int((ready_at - now).total_seconds()) + 1
+            raise SignInRefused(f"Too many failed attempts. Wait {seconds} seconds and try again.", seconds)
+    row = (await db.execute(select(users).where(users.c.email == email))).first()
+    ok = await verify_password(row.password_hash if row else None, password)
+    if not ok or row is None or not row.is_active:
+        failures = (throttle.failures if throttle else 0) + 1
+        if throttle is None:
+            await db.execute(insert(sign_in_throttle).values(email=email, failures=failures, last_failed_at=now))
+        else:
+            await db.execute(
+                update(sign_in_throttle)
+                .where(sign_in_throttle.c.email == email)
+                .values(failures=failures, last_failed_at=now)
+            )
+        await audit.record(
+            db,
+            "sign_in_failed",
+            actor_email=email,
+            target_type="user",
+            target_id=row.id if row else None,
+            ip=ip,
+            detail={"reason": "deactivated" if ok and row is not None else "wrong email or password"},
+        )
+        raise SignInRefused("Enter a correct email address and password.")
+    values: dict[str, object] = {"last_sign_in_at": now}
+    if needs_rehash(row.password_hash):
+        values["password_hash"] = await hash_password(password)
+    await db.execute(update(users).where(users.c.id == row.id).values(**values))
+    if throttle is not None:
+        await db.execute(delete(sign_in_throttle).where(sign_in_throttle.c.email == email))
+    principal = Principal(user_id=row.id, email=row.email, role=row.role, via="session")
+    await audit.record(db, "sign_in", actor=principal, target_type="user", target_id=row.id, ip=ip)
+    return principal
+
+
+async def active_principal(db: Db, user_id: int) -> Principal | None:
+    """The signed-in user behind a session, if the account is still active."""
+    row = (
+        await db.execute(
+            select(users.c.id, users.c.email, users.c.role, users.c.is_active).where(users.c.id == user_id)
+        )
+    ).first()
+    if row is None or not row.is_active:
+        return None
+    return Principal(user_id=row.id, email=row.email, role=row.role, via="session")
+
+
+async def create_token(
+    db: Db, user_id: int, name: str, *, actor: Principal | None = None, ip: str | None = None
+) -> tuple[str, Token]:
+    """Make a new API token; the token itself is returned once and never stored."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise AccountError([FieldError("name", "Enter a name for the token of 100 characters or fewer")])
+    user = await get_user(db, user_id)
+    if user is None or not user.is_active:
+        raise AccountError([FieldError("user", "No active account with that email address")])
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    token_id = (
+        await db.execute(
+            insert(api_tokens)
+            .values(user_id=user_id, name=name, prefix=token[:10], token_hash=token_digest(token), created_at=now)
+            .returning(api_tokens.c.id)
+        )
+    ).scalar_one()
+    await audit.record(
+        db,
+        "token_created",
+        actor=actor,
+        actor_email=None if actor else "command line",
+        target_type="token",
+        target_id=token_id,
+        detail={"name": name, "owner": user.email},
+        ip=ip,
+    )
+    return token, Token(id=token_id, name=name, prefix=token[:10], created_at=now, last_used_at=None, revoked_at=None)
+
+
+async def list_tokens(db: Db, user_id: int) -> list[Token]:
+    """A user's tokens, newest first, revoked ones included."""
+    rows = await db.execute(
+        select(api_tokens).where(api_tokens.c.user_id == user_id).order_by(api_tokens.c.created_at.desc())
+    )
+    return [
+        Token(
+            id=r.id,
+            name=r.name,
+            prefix=r.prefix,
+            created_at=r.created_at,
+            last_used_at=r.last_used_at,
+            revoked_at=r.revoked_at,
+        )
+        for r in rows
+    ]
+
+
+async def revoke_token(db: Db, token_id: int, *, actor: Principal, ip: str | None = None) -> None:
+    """Revoke a token: its owner or an admin may."""
+    row = (await db.execute(select(api_tokens).where(api_tokens.c.id == token_id))).first()
+    if row is None or (row.user_id != actor.user_id and not actor.can("admin")):
+        raise AccountError([FieldError("token", "No such token")])
+    if row.revoked_at is None:
+        await db.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(revoked_at=datetime.now(UTC)))
+        await audit.record(
+            db, "token_revoked", actor=actor, target_type="token", target_id=token_id, detail={"name": row.name}, ip=ip
+        )
+
+
+async def principal_for_token(db: Db, token: str) -> Principal | None:
+    """The user a bearer token acts for, if the token is live and its user active."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = (
+        await db.execute(
+            select(api_tokens.c.id, api_tokens.c.last_used_at, users.c.id.label("user_id"), users.c.email, users.c.role)
+            .join(users, users.c.id == api_tokens.c.user_id)
+            .where(
+                api_tokens.c.token_hash == token_digest(token),
+                api_tokens.c.revoked_at.is_(None),
+                users.c.is_active.is_(True),
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    now = datetime.now(UTC)
+    if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
+        await db.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=now))
+    return Principal(user_id=row.user_id, email=row.email, role=row.role, via="token", token_id=row.id)
