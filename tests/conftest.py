@@ -29,9 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from talking.app import create_app
 from talking.db import migrate
 from talking.db.engine import create_engine
+from talking.questionnaires.schemas import SurveyCreate
+from talking.questionnaires.services import create_survey, publish
 from talking.settings import Settings
-from talking.surveys.schemas import SurveyCreate
-from talking.surveys.services import create_survey
 
 POSTGRES_ADMIN_URL = os.environ.get("TALKING_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI") == "true"
@@ -158,19 +158,21 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 async def publish_survey(engine: AsyncEngine, **overrides: object) -> int:
-    """Create an open survey offering the demo issues; returns its id."""
+    """Create and publish a survey offering the demo issues (open now unless overridden); returns its id."""
     now = datetime.now(UTC)
     fields: dict[str, object] = {
         "title": "Lancashire Talking test survey",
         "introduction": "Tell us what matters where you live.",
         "issues": DEMO_ISSUES,
         "max_picks": 5,
-        "status": "open",
         "opens_at": now - timedelta(days=1),
         "closes_at": now + timedelta(days=30),
     }
     fields.update(overrides)
-    return await create_survey(engine, SurveyCreate(**fields))  # type: ignore[arg-type]
+    async with engine.begin() as conn:
+        survey_id = await create_survey(conn, SurveyCreate(**fields))  # type: ignore[arg-type]
+        await publish(conn, survey_id)
+    return survey_id
 
 
 @pytest.fixture
@@ -244,3 +246,31 @@ def live_server(database_url: str, log_dir: Path, workers: int = 1) -> Iterator[
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+# --- staff ---------------------------------------------------------------------------------------
+
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+async def make_user(engine: AsyncEngine, email: str, role: str, *, active: bool = True) -> int:
+    """Create a staff account with STAFF_PASSWORD; returns its id."""
+    from sqlalchemy import update
+
+    from talking.auth.services import create_user
+    from talking.db.models import users
+
+    async with engine.begin() as conn:
+        user = await create_user(conn, email, role, STAFF_PASSWORD)
+        if not active:
+            await conn.execute(update(users).where(users.c.id == user.id).values(is_active=False))
+    return user.id
+
+
+async def make_token(engine: AsyncEngine, user_id: int) -> str:
+    """A live API token for the user."""
+    from talking.auth.services import create_token
+
+    async with engine.begin() as conn:
+        token, _record = await create_token(conn, user_id, "tests")
+    return token

@@ -24,6 +24,7 @@ from talking.auth.middleware import ABSOLUTE_LIFETIME_SECONDS, PrincipalMiddlewa
 from talking.db.engine import create_engine
 from talking.health import healthz
 from talking.problems import handle_exception
+from talking.questionnaires.api import QuestionnaireController
 from talking.sessions import DatabaseStore
 from talking.settings import Settings
 from talking.surveys.api import ReferenceController, ResponseController
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             healthz,
             ReferenceController,
             ResponseController,
+            QuestionnaireController,
             ResidentPages,
             create_static_files_router(path="/assets", directories=[STATIC_DIR], name="assets"),
         ],

@@ -15,10 +15,10 @@ from tqdm import tqdm
 
 from talking.db.engine import create_engine
 from talking.db.models import surveys
+from talking.questionnaires.schemas import SurveyCreate
+from talking.questionnaires.services import create_survey, publish
 from talking.reference import AGE_BANDS, PREFER_NOT_TO_SAY, districts
 from talking.settings import Settings
-from talking.surveys.schemas import SurveyCreate
-from talking.surveys.services import create_survey
 from talking.surveys.writer import PendingResponse, ResponseWriter
 
 DEMO_TITLE = "Lancashire Talking: your top five community issues"
@@ -148,18 +148,17 @@ async def load_demo(settings: Settings, n_responses: int, seed: int, if_empty: b
                     return None
         now = datetime.now(UTC)
         issue_codes = list(BASE_WORTH)
-        survey_id = await create_survey(
-            engine,
-            SurveyCreate(
-                title=DEMO_TITLE,
-                introduction=DEMO_INTRODUCTION,
-                issues=tuple(issue_codes),
-                max_picks=5,
-                status="open",
-                opens_at=now - timedelta(days=30),
-                closes_at=now + timedelta(days=60),
-            ),
+        definition = SurveyCreate(
+            title=DEMO_TITLE,
+            introduction=DEMO_INTRODUCTION,
+            issues=tuple(issue_codes),
+            max_picks=5,
+            opens_at=now - timedelta(days=30),
+            closes_at=now + timedelta(days=60),
         )
+        async with engine.begin() as conn:
+            survey_id = await create_survey(conn, definition)
+            await publish(conn, survey_id)
         writer = ResponseWriter(engine)
         answers = synthetic_responses(issue_codes, 5, n_responses, seed, now)
         with tqdm(total=n_responses, desc="demo responses", unit="resp") as progress:

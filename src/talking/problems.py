@@ -17,6 +17,14 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Validatio
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from talking.auth.services import AccountError
+from talking.surveys.errors import (
+    IdempotencyConflict,
+    InvalidResponse,
+    SurveyNotFound,
+    SurveyNotOpen,
+    WrongSurveyState,
+)
 from talking.surveys.schemas import FieldError
 
 log = logging.getLogger(__name__)
@@ -100,8 +108,36 @@ def _validation_errors(exc: ValidationException) -> tuple[int, str, list[FieldEr
     return status, detail, errors
 
 
+def _domain_problem(exc: Exception, instance: str) -> Response[bytes] | None:
+    """Our own errors, raised by services, as problem details."""
+    if isinstance(exc, SurveyNotFound):
+        return problem(404, f"There is no survey {exc.args[0]}.", instance=instance)
+    if isinstance(exc, SurveyNotOpen):
+        return problem(409, str(exc), slug="survey-not-open", instance=instance)
+    if isinstance(exc, WrongSurveyState):
+        return problem(409, str(exc), slug="wrong-survey-state", instance=instance)
+    if isinstance(exc, InvalidResponse | AccountError):
+        return problem(
+            422, "Nothing was changed: see errors.", slug="invalid-request", errors=exc.errors, instance=instance
+        )
+    if isinstance(exc, IdempotencyConflict):
+        return problem(
+            422,
+            "This Idempotency-Key was already used for a different request.",
+            slug="idempotency-key-reused",
+            instance=instance,
+        )
+    return None
+
+
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Render any error as problem+json (API) or an error page (people)."""
+    if wants_problem_json(request) and (domain := _domain_problem(exc, request.url.path)) is not None:
+        return domain
+    if isinstance(exc, SurveyNotFound):
+        return _error_page(request, 404)
+    if isinstance(exc, WrongSurveyState | InvalidResponse | AccountError):
+        return _error_page(request, 409 if isinstance(exc, WrongSurveyState) else 422)
     if isinstance(exc, ValidationException):
         status, detail, errors = _validation_errors(exc)
         # Litestar also raises ValidationException for bad path/query parameters.

@@ -28,3 +28,7 @@ class InvalidResponse(ValueError):
 
 class IdempotencyConflict(Exception):
     """An Idempotency-Key was used before for a different request."""
+
+
+class WrongSurveyState(Exception):
+    """The action does not fit the survey's state (publishing a closed survey, editing a published one)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 import msgspec
 
@@ -11,6 +11,7 @@ MAX_COMMENT_CHARS = 2_000
 MAX_PICKS_LIMIT = 10
 
 SurveyStatus = Literal["draft", "open", "closed"]
+QuestionKind = Literal["single_choice", "multiple_choice", "agreement", "free_text"]
 
 
 class SurveyIssue(msgspec.Struct, frozen=True):
@@ -18,6 +19,24 @@ class SurveyIssue(msgspec.Struct, frozen=True):
 
     code: str
     label: str
+
+
+class QuestionOption(msgspec.Struct, frozen=True):
+    """One answer a resident can choose, with a stable code."""
+
+    code: str
+    label: str
+
+
+class SurveyQuestion(msgspec.Struct, frozen=True):
+    """An extra question after the ranked issues."""
+
+    key: str
+    kind: QuestionKind
+    prompt: str
+    hint: str = ""
+    options: tuple[QuestionOption, ...] = ()
+    required: bool = False
 
 
 class Survey(msgspec.Struct, frozen=True):
@@ -31,6 +50,12 @@ class Survey(msgspec.Struct, frozen=True):
     issues: tuple[SurveyIssue, ...]
     opens_at: datetime | None = None
     closes_at: datetime | None = None
+    # The ONS codes of the districts it covers (all 14 unless staff chose fewer).
+    districts: tuple[str, ...] = ()
+    questions: tuple[SurveyQuestion, ...] = ()
+    ask_about_you: bool = True
+    wave: int = 1
+    previous_wave_id: int | None = None
 
     def is_open_at(self, now: datetime) -> bool:
         """Whether residents may answer at ``now``: published, and inside any opening window."""
@@ -44,21 +69,17 @@ class Survey(msgspec.Struct, frozen=True):
         """The codes this survey offers."""
         return frozenset(i.code for i in self.issues)
 
+    def covers(self, district: str) -> bool:
+        """Whether residents of this district are asked."""
+        return not self.districts or district in self.districts
+
+    def question(self, key: str) -> SurveyQuestion | None:
+        """The extra question with this key, if the survey asks it."""
+        return next((q for q in self.questions if q.key == key), None)
+
     def label_of(self, code: str) -> str:
         """The label this survey shows for an issue code."""
         return next(i.label for i in self.issues if i.code == code)
-
-
-class SurveyCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """What it takes to create a survey (the demo loader, tests, and later the staff builder)."""
-
-    title: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    issues: tuple[str, ...]
-    introduction: str = ""
-    max_picks: Annotated[int, msgspec.Meta(ge=1, le=MAX_PICKS_LIMIT)] = 5
-    status: SurveyStatus = "draft"
-    opens_at: datetime | None = None
-    closes_at: datetime | None = None
 
 
 class ResponseCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -69,6 +90,8 @@ class ResponseCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     comment: str | None = None
     age_band: str | None = None
     sex: str | None = None
+    # Extra questions by key: an option code, a list of codes (multiple choice) or free text.
+    answers: dict[str, str | list[str]] = msgspec.field(default_factory=dict)
 
 
 class Receipt(msgspec.Struct, frozen=True):

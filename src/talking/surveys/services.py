@@ -5,19 +5,19 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from talking.db.models import survey_issues, surveys
-from talking.reference import issues_by_code
+from talking.db.models import survey_districts, survey_issues, survey_questions, surveys
 from talking.surveys.errors import InvalidResponse, SurveyNotFound, SurveyNotOpen
 from talking.surveys.schemas import (
-    FieldError,
+    QuestionOption,
     Receipt,
     ResponseCreate,
     Survey,
-    SurveyCreate,
     SurveyIssue,
+    SurveyQuestion,
 )
 from talking.surveys.validation import clean_comment, response_errors
 from talking.surveys.writer import PendingResponse, ResponseWriter, request_digest
@@ -71,70 +71,89 @@ class SurveyCatalogue:
         """Drop a cached definition (after its status changes in this process)."""
         self._cache.pop(survey_id, None)
 
+    async def load(self, survey_id: int) -> Survey:
+        """The survey as the database has it now, bypassing the cache (staff pages)."""
+        found = await self._load([survey_id])
+        if not found:
+            raise SurveyNotFound(survey_id)
+        return found[0]
+
     async def _load(self, ids: list[int]) -> list[Survey]:
         if not ids:
             return []
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(select(surveys).where(surveys.c.id.in_(ids)).order_by(surveys.c.id))).all()
-            issue_rows = (
-                await conn.execute(
-                    select(survey_issues)
-                    .where(survey_issues.c.survey_id.in_(ids))
-                    .order_by(survey_issues.c.survey_id, survey_issues.c.position)
-                )
-            ).all()
-        offered: dict[int, list[SurveyIssue]] = {}
-        for row in issue_rows:
-            offered.setdefault(row.survey_id, []).append(SurveyIssue(code=row.code, label=row.label))
-        return [
-            Survey(
-                id=row.id,
-                title=row.title,
-                introduction=row.introduction,
-                max_picks=row.max_picks,
-                status=row.status,
-                issues=tuple(offered.get(row.id, ())),
-                opens_at=row.opens_at,
-                closes_at=row.closes_at,
-            )
-            for row in rows
-        ]
+            return await load_surveys(conn, ids)
 
 
-async def create_survey(engine: AsyncEngine, data: SurveyCreate) -> int:
-    """Store a new survey offering taxonomy issues in the given order; returns its id."""
-    taxonomy = issues_by_code()
-    unknown = [code for code in data.issues if code not in taxonomy]
-    if unknown or not data.issues or len(set(data.issues)) != len(data.issues):
-        raise InvalidResponse([FieldError("issues", f"Issues must be distinct taxonomy codes; unknown: {unknown}")])
-    if data.max_picks > len(data.issues):
-        raise InvalidResponse([FieldError("max_picks", "A survey cannot ask for more picks than it offers issues")])
-    now = utcnow()
-    async with engine.begin() as conn:
-        survey_id = (
-            await conn.execute(
-                insert(surveys)
-                .values(
-                    title=data.title,
-                    introduction=data.introduction,
-                    max_picks=data.max_picks,
-                    status=data.status,
-                    opens_at=data.opens_at,
-                    closes_at=data.closes_at,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(surveys.c.id)
+async def load_surveys(conn: AsyncConnection, ids: list[int]) -> list[Survey]:
+    """Survey definitions with their issues, districts and extra questions, in id order."""
+    rows = (await conn.execute(select(surveys).where(surveys.c.id.in_(ids)).order_by(surveys.c.id))).all()
+    issue_rows = await conn.execute(
+        select(survey_issues)
+        .where(survey_issues.c.survey_id.in_(ids))
+        .order_by(survey_issues.c.survey_id, survey_issues.c.position)
+    )
+    district_rows = await conn.execute(
+        select(survey_districts).where(survey_districts.c.survey_id.in_(ids)).order_by(survey_districts.c.district_code)
+    )
+    question_rows = await conn.execute(
+        select(survey_questions)
+        .where(survey_questions.c.survey_id.in_(ids))
+        .order_by(survey_questions.c.survey_id, survey_questions.c.position)
+    )
+    offered: dict[int, list[SurveyIssue]] = {}
+    for row in issue_rows:
+        offered.setdefault(row.survey_id, []).append(SurveyIssue(code=row.code, label=row.label))
+    covered: dict[int, list[str]] = {}
+    for row in district_rows:
+        covered.setdefault(row.survey_id, []).append(row.district_code)
+    asked: dict[int, list[SurveyQuestion]] = {}
+    for row in question_rows:
+        asked.setdefault(row.survey_id, []).append(
+            SurveyQuestion(
+                key=row.key,
+                kind=row.kind,
+                prompt=row.prompt,
+                hint=row.hint,
+                options=msgspec.json.decode(row.options, type=tuple[QuestionOption, ...]),
+                required=row.required,
             )
-        ).scalar_one()
-        await conn.execute(
-            insert(survey_issues),
-            [
-                {"survey_id": survey_id, "code": code, "position": position, "label": taxonomy[code].label}
-                for position, code in enumerate(data.issues, start=1)
-            ],
         )
-    return survey_id
+    return [
+        Survey(
+            id=row.id,
+            title=row.title,
+            introduction=row.introduction,
+            max_picks=row.max_picks,
+            status=row.status,
+            issues=tuple(offered.get(row.id, ())),
+            opens_at=row.opens_at,
+            closes_at=row.closes_at,
+            districts=tuple(covered.get(row.id, ())),
+            questions=tuple(asked.get(row.id, ())),
+            ask_about_you=row.ask_about_you,
+            wave=row.wave,
+            previous_wave_id=row.previous_wave_id,
+        )
+        for row in rows
+    ]
+
+
+def encode_answers(survey: Survey, answers: dict[str, str | list[str]]) -> tuple[tuple[str, str], ...]:
+    """Extra answers as stored: option codes as given, a JSON list for multiple choice, cleaned text."""
+    stored = []
+    for question in survey.questions:
+        value = answers.get(question.key)
+        if value is None or value == []:
+            continue
+        if question.kind == "multiple_choice":
+            stored.append((question.key, msgspec.json.encode(value).decode()))
+        elif question.kind == "free_text":
+            if text := clean_comment(value):  # type: ignore[arg-type]
+                stored.append((question.key, text))
+        else:
+            stored.append((question.key, value))  # type: ignore[arg-type]
+    return tuple(stored)
 
 
 async def submit_response(
@@ -163,5 +182,6 @@ async def submit_response(
         channel=channel,
         idempotency_key=idempotency_key,
         digest=request_digest(response) if idempotency_key else None,
+        answers=encode_answers(survey, response.answers),
     )
     return await writer.submit(pending)

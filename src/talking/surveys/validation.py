@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from talking.reference import AGE_BAND_CODES, SEX_CODES, districts_by_code
-from talking.surveys.schemas import MAX_COMMENT_CHARS, FieldError, ResponseCreate, Survey
+from talking.surveys.schemas import MAX_COMMENT_CHARS, FieldError, ResponseCreate, Survey, SurveyQuestion
 
 # C0 control characters other than tab, newline and carriage return (NUL included) have no place
 # in a comment: they break CSV exports and some databases refuse NUL outright.
@@ -20,12 +20,15 @@ def clean_comment(comment: str | None) -> str | None:
     return comment or None
 
 
-def district_errors(district: str | None) -> list[FieldError]:
-    """Errors in the district answer."""
+def district_errors(district: str | None, survey: Survey | None = None) -> list[FieldError]:
+    """Errors in the district answer (and, given the survey, whether it covers that district)."""
     if not district:
         return [FieldError("district", "Select the area where you live")]
     if district not in districts_by_code():
         return [FieldError("district", f"Unknown district code {district!r}: use a code from /api/v1/districts")]
+    if survey is not None and not survey.covers(district):
+        name = districts_by_code()[district].name
+        return [FieldError("district", f"This survey is not asking residents of {name}")]
     return []
 
 
@@ -47,15 +50,49 @@ def pick_errors(survey: Survey, picks: list[str]) -> list[FieldError]:
     return errors
 
 
-def comment_errors(comment: str | None) -> list[FieldError]:
-    """Errors in the free-text comment: too long, or holding control characters."""
+def comment_errors(comment: str | None, field: str = "comment") -> list[FieldError]:
+    """Errors in free text: too long, or holding control characters."""
     if comment is None:
         return []
     if _FORBIDDEN_CONTROL.search(comment):
-        return [FieldError("comment", "Comment must not contain control characters such as NUL")]
+        return [FieldError(field, "Text must not contain control characters such as NUL")]
     if len(clean_comment(comment) or "") > MAX_COMMENT_CHARS:
-        return [FieldError("comment", f"Comment must be {MAX_COMMENT_CHARS:,} characters or fewer")]
+        return [FieldError(field, f"Text must be {MAX_COMMENT_CHARS:,} characters or fewer")]
     return []
+
+
+def answer_errors(question: SurveyQuestion, value: str | list[str] | None) -> list[FieldError]:
+    """Errors in the answer to one extra question (None means not answered)."""
+    field = f"answers.{question.key}"
+    if value is None or value == [] or (isinstance(value, str) and not value.strip()):
+        return [FieldError(field, f"Answer the question: {question.prompt}")] if question.required else []
+    codes = {o.code for o in question.options}
+    if question.kind == "free_text":
+        if not isinstance(value, str):
+            return [FieldError(field, "Expected text")]
+        return comment_errors(value, field)
+    if question.kind == "multiple_choice":
+        if not isinstance(value, list):
+            return [FieldError(field, "Expected a list of option codes")]
+        if len(set(value)) != len(value):
+            return [FieldError(field, "An option is chosen more than once")]
+        unknown = [v for v in value if v not in codes]
+        return [FieldError(field, f"Unknown options {unknown}")] if unknown else []
+    if not isinstance(value, str):
+        return [FieldError(field, "Expected one option code")]
+    return [] if value in codes else [FieldError(field, f"Unknown option {value!r}")]
+
+
+def answers_errors(survey: Survey, answers: dict[str, str | list[str]]) -> list[FieldError]:
+    """Errors across all extra answers: unknown questions, missing required ones, bad values."""
+    errors = [
+        FieldError(f"answers.{key}", "This survey does not ask that question")
+        for key in answers
+        if survey.question(key) is None
+    ]
+    for question in survey.questions:
+        errors.extend(answer_errors(question, answers.get(question.key)))
+    return errors
 
 
 def about_you_errors(age_band: str | None, sex: str | None) -> list[FieldError]:
@@ -70,9 +107,17 @@ def about_you_errors(age_band: str | None, sex: str | None) -> list[FieldError]:
 
 def response_errors(survey: Survey, response: ResponseCreate) -> list[FieldError]:
     """Every error in a whole response; empty when it may be stored."""
-    return [
-        *district_errors(response.district),
+    errors = [
+        *district_errors(response.district, survey),
         *pick_errors(survey, response.picks),
         *comment_errors(response.comment),
         *about_you_errors(response.age_band, response.sex),
+        *answers_errors(survey, response.answers),
     ]
+    if not survey.ask_about_you:
+        errors.extend(
+            FieldError(name, "This survey does not ask about you")
+            for name, value in (("age_band", response.age_band), ("sex", response.sex))
+            if value is not None
+        )
+    return errors

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from talking.db.engine import writer_engine
-from talking.db.models import response_picks, responses, surveys
+from talking.db.models import response_answers, response_picks, responses, surveys
 from talking.surveys.errors import IdempotencyConflict, SurveyNotOpen
 from talking.surveys.schemas import Receipt, ResponseCreate
 
@@ -58,6 +58,8 @@ class PendingResponse:
     channel: str
     idempotency_key: str | None = None
     digest: bytes | None = None
+    # Extra questions' answers as (question key, stored text); see services.encode_answers.
+    answers: tuple[tuple[str, str], ...] = ()
     # Only the demo loader backdates answers; live responses are stamped at commit.
     submitted_at: datetime | None = None
     future: asyncio.Future[Receipt] | None = field(default=None, repr=False)
@@ -253,4 +255,11 @@ async def _insert(conn: AsyncConnection, to_insert: list[tuple[int, PendingRespo
             for rank, code in enumerate(p.picks, start=1)
         ],
     )
+    answer_rows = [
+        {"response_id": response_id, "question_key": key, "value": value}
+        for response_id, (_index, p, _reference) in zip(ids, to_insert, strict=True)
+        for key, value in p.answers
+    ]
+    if answer_rows:
+        await conn.execute(insert(response_answers), answer_rows)
     return ids

@@ -1,0 +1,100 @@
+"""JSON API v1 for staff: create, publish, close and copy questionnaires."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from litestar import Controller, Request, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from talking.auth.guards import current_principal, requires
+from talking.questionnaires import services
+from talking.questionnaires.schemas import DistrictCount, SurveyCreate, SurveyCreated, SurveySummary
+from talking.surveys.errors import SurveyNotFound
+from talking.surveys.services import SurveyCatalogue
+
+
+def _summary(summaries: list[SurveySummary], survey_id: int) -> SurveySummary:
+    found = next((s for s in summaries if s.id == survey_id), None)
+    if found is None:
+        raise SurveyNotFound(survey_id)
+    return found
+
+
+class QuestionnaireController(Controller):
+    """Staff actions on surveys. Bearer tokens act with their user's role."""
+
+    path = "/api/v1/surveys"
+    tags: ClassVar[list[str]] = ["questionnaires"]
+    guards: ClassVar = [requires("staff")]
+
+    @get("/", summary="Every survey, newest first, with response counts")
+    async def list_surveys(self, db_session: NamedDependency[AsyncSession]) -> list[SurveySummary]:
+        """All surveys in every state."""
+        return await services.list_surveys(db_session)
+
+    @post("/", summary="Create a draft survey", status_code=HTTP_201_CREATED)
+    async def create_survey(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], data: JSONBody[SurveyCreate]
+    ) -> SurveyCreated:
+        """Save a draft; publish it when it is ready."""
+        survey_id = await services.create_survey(db_session, data, actor=current_principal(request), ip=_ip(request))
+        return SurveyCreated(id=survey_id, status="draft")
+
+    @put("/{survey_id:int}/definition", summary="Replace a draft's definition", status_code=HTTP_200_OK)
+    async def update_survey(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        survey_id: FromPath[int],
+        data: JSONBody[SurveyCreate],
+    ) -> SurveySummary:
+        """Edit a draft (409 once published: its questions are locked)."""
+        await services.update_draft(db_session, survey_id, data, actor=current_principal(request), ip=_ip(request))
+        return _summary(await services.list_surveys(db_session), survey_id)
+
+    @post("/{survey_id:int}/publish", summary="Publish a draft", status_code=HTTP_200_OK)
+    async def publish(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]
+    ) -> SurveySummary:
+        """Open it now, or at its opening time."""
+        await services.publish(db_session, survey_id, actor=current_principal(request), ip=_ip(request))
+        _forget(request, survey_id)
+        return _summary(await services.list_surveys(db_session), survey_id)
+
+    @post("/{survey_id:int}/close", summary="Close a published survey", status_code=HTTP_200_OK)
+    async def close(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]
+    ) -> SurveySummary:
+        """Stop accepting responses now."""
+        await services.close(db_session, survey_id, actor=current_principal(request), ip=_ip(request))
+        _forget(request, survey_id)
+        return _summary(await services.list_surveys(db_session), survey_id)
+
+    @post("/{survey_id:int}/waves", summary="Start the next wave as a draft copy", status_code=HTTP_201_CREATED)
+    async def new_wave(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]
+    ) -> SurveyCreated:
+        """Same issue codes, so the waves compare; linked to this one."""
+        wave_id = await services.new_wave(db_session, survey_id, actor=current_principal(request), ip=_ip(request))
+        return SurveyCreated(id=wave_id, status="draft")
+
+    @get("/{survey_id:int}/counts", summary="Responses so far by district", guards=[requires("analyst")])
+    async def counts(self, db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]) -> list[DistrictCount]:
+        """One row per district the survey covers."""
+        if not await services.exists(db_session, survey_id):
+            raise SurveyNotFound(survey_id)
+        return await services.district_counts(db_session, survey_id)
+
+
+def _ip(request: Request[Any, Any, Any]) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _forget(request: Request[Any, Any, Any], survey_id: int) -> None:
+    """This worker stops serving the old status at once; others within the catalogue's few seconds."""
+    catalogue: SurveyCatalogue = request.app.state.catalogue
+    catalogue.forget(survey_id)
