@@ -20,7 +20,9 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
 
 from talking import __version__
+from talking.auth.admin import AdminPages
 from talking.auth.middleware import ABSOLUTE_LIFETIME_SECONDS, PrincipalMiddleware, SessionConfig
+from talking.auth.pages import StaffPages
 from talking.db.engine import create_engine
 from talking.health import healthz
 from talking.problems import handle_exception
@@ -93,6 +95,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ResponseController,
             QuestionnaireController,
             ResidentPages,
+            StaffPages,
+            AdminPages,
             create_static_files_router(path="/assets", directories=[STATIC_DIR], name="assets"),
         ],
         plugins=[SQLAlchemyPlugin(config=sqlalchemy)],
