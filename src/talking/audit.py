@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import insert
+from sqlalchemy import ColumnElement, Row, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from talking.auth.principal import Principal
@@ -58,3 +58,43 @@ async def record(
             ip=ip,
         )
     )
+
+
+class AuditQuery(msgspec.Struct, frozen=True):
+    """Which events to list: any part may be left out."""
+
+    action: str | None = None
+    # Part of the actor's email, any case.
+    actor: str | None = None
+    since: datetime | None = None
+    before: datetime | None = None
+
+
+def _conditions(query: AuditQuery) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if query.action:
+        conditions.append(audit_events.c.action == query.action)
+    if query.actor:
+        pattern = query.actor.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(func.lower(audit_events.c.actor_email).like(f"%{pattern}%", escape="\\"))
+    if query.since:
+        conditions.append(audit_events.c.at >= query.since)
+    if query.before:
+        conditions.append(audit_events.c.at < query.before)
+    return conditions
+
+
+async def search(
+    db: AsyncSession | AsyncConnection, query: AuditQuery, *, limit: int, offset: int = 0
+) -> tuple[int, list[Row[Any]]]:
+    """How many events match, and one page of them, newest first."""
+    conditions = _conditions(query)
+    total = (await db.execute(select(func.count()).select_from(audit_events).where(*conditions))).scalar_one()
+    rows = await db.execute(
+        select(audit_events)
+        .where(*conditions)
+        .order_by(audit_events.c.at.desc(), audit_events.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return total, list(rows)

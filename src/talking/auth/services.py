@@ -205,7 +205,8 @@ async def sign_in(db: Db, email: str, password: str, *, ip: str | None = None) -
         ready_at = throttle.last_failed_at + _wait_after(throttle.failures)
         if now < ready_at:
             seconds = int((ready_at - now).total_seconds()) + 1
-            raise SignInRefused(f"Too many failed attempts. Wait {seconds} seconds and try again.", seconds)
+            unit = "second" if seconds == 1 else "seconds"
+            raise SignInRefused(f"Too many failed attempts. Wait {seconds} {unit} and try again.", seconds)
     row = (await db.execute(select(users).where(users.c.email == email))).first()
     ok = await verify_password(row.password_hash if row else None, password)
     if not ok or row is None or not row.is_active:
