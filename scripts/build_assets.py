@@ -53,8 +53,10 @@ def compile_css(force: bool = False) -> None:
         # Dart Sass puts a byte-order mark before compressed output that holds non-ASCII text.
         css = built.read_bytes().removeprefix(b"\xef\xbb\xbf")
     _write_if_changed(target, css)
-    _log(f"compiled {SCSS_ENTRY.relative_to(ROOT)} -> {target.relative_to(ROOT)} "
-         f"({len(css) // 1024} KiB, {time.perf_counter() - started:.1f} s)")
+    _log(
+        f"compiled {SCSS_ENTRY.relative_to(ROOT)} -> {target.relative_to(ROOT)} "
+        f"({len(css) // 1024} KiB, {time.perf_counter() - started:.1f} s)"
+    )
 
 
 def _write_if_changed(target: Path, data: bytes) -> bool:
