@@ -6,9 +6,11 @@ package, so nothing here is imported by that name (pytest runs with --import-mod
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -203,6 +205,11 @@ class LiveServer:
         """What the server printed so far."""
         return self.log_path.read_text(errors="replace")
 
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the server and its worker processes together (granian runs workers as children)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, sig)
+
 
 @contextmanager
 def live_server(database_url: str, log_dir: Path, workers: int = 1) -> Iterator[LiveServer]:
@@ -222,6 +229,8 @@ def live_server(database_url: str, log_dir: Path, workers: int = 1) -> Iterator[
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            # Its own process group, so stopping it stops its workers too (none left orphaned).
+            start_new_session=True,
         )
     server = LiveServer(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
     try:
@@ -239,13 +248,14 @@ def live_server(database_url: str, log_dir: Path, workers: int = 1) -> Iterator[
             time.sleep(0.1)
         yield server
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        server.kill(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill(signal.SIGKILL)
+            process.wait()
+        # Workers that outlived the main process (it was killed first) must not outlive the test.
+        server.kill(signal.SIGKILL)
 
 
 # --- staff ---------------------------------------------------------------------------------------
