@@ -27,6 +27,7 @@ from talking.db.engine import create_engine
 from talking.health import healthz
 from talking.problems import handle_exception
 from talking.questionnaires.api import QuestionnaireController
+from talking.security import CspNonceMiddleware, add_security_headers
 from talking.sessions import DatabaseStore
 from talking.settings import Settings
 from talking.surveys.api import ReferenceController, ResponseController
@@ -112,7 +113,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         stores={"sessions": session_store(settings, engine)},
         # Order matters: the session is loaded before we look in it for a signed-in user.
-        middleware=[sessions.middleware, PrincipalMiddleware()],
+        middleware=[CspNonceMiddleware(), sessions.middleware, PrincipalMiddleware()],
+        before_send=[add_security_headers],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="__Host-talking_csrf" if settings.https else "talking_csrf",
