@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
 
 # How long an SQLite writer waits for another process's write lock before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -25,12 +27,12 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, **kwargs)
-    _configure_sqlite(engine)
+    _configure_sqlite(engine.sync_engine, SQLITE_BUSY_TIMEOUT_MS)
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # We issue BEGIN ourselves (below), so the driver must not open transactions behind our back.
         dbapi_connection.isolation_level = None
@@ -40,10 +42,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # A writer that reads first must hold the write lock from the start: a deferred
         # transaction would fail with SQLITE_BUSY_SNAPSHOT instead of waiting its turn.
@@ -54,3 +56,17 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 def writer_engine(engine: AsyncEngine) -> AsyncEngine:
     """The same engine, but every transaction takes SQLite's write lock at BEGIN."""
     return engine.execution_options(sqlite_immediate=True)
+
+
+def sqlite_writer_engine(engine: AsyncEngine) -> Engine:
+    """A synchronous engine on the same SQLite file for the response writer, which drives it from the event loop.
+
+    Every transaction takes the write lock at BEGIN, and BEGIN fails at once instead of waiting when
+    another connection holds the lock (busy_timeout=0): the writer then waits asynchronously and
+    tries again, so a lock held by a transaction on this same event loop can never deadlock it.
+    """
+    url = engine.url.set(drivername="sqlite+pysqlite")
+    # One connection, used by the writer alone and never by two threads at once.
+    writer = create_sync_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    _configure_sqlite(writer, busy_timeout_ms=0)
+    return writer.execution_options(sqlite_immediate=True)
