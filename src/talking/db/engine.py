@@ -6,10 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event
-from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import StaticPool
 
 # How long an SQLite writer waits for another process's write lock before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -56,17 +54,3 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 def writer_engine(engine: AsyncEngine) -> AsyncEngine:
     """The same engine, but every transaction takes SQLite's write lock at BEGIN."""
     return engine.execution_options(sqlite_immediate=True)
-
-
-def sqlite_writer_engine(engine: AsyncEngine) -> Engine:
-    """A synchronous engine on the same SQLite file for the response writer, which drives it from the event loop.
-
-    Every transaction takes the write lock at BEGIN, and BEGIN fails at once instead of waiting when
-    another connection holds the lock (busy_timeout=0): the writer then waits asynchronously and
-    tries again, so a lock held by a transaction on this same event loop can never deadlock it.
-    """
-    url = engine.url.set(drivername="sqlite+pysqlite")
-    # One connection, used by the writer alone and never by two threads at once.
-    writer = create_sync_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
-    _configure_sqlite(writer, busy_timeout_ms=0)
-    return writer.execution_options(sqlite_immediate=True)

@@ -2,10 +2,10 @@
 
 Python CPU per request, not the database, limits how fast responses arrive; an ORM session and a
 COMMIT per request would cap us near 2,000/s. Instead each request queues its validated answers
-and waits; the writer takes everything queued, writes it with SQL Core in one transaction, and
-only after COMMIT resolves each waiting request. So a 201 always means committed (SQLite runs
-with synchronous=FULL), and batches grow by themselves under load while staying at one
-response when traffic is light.
+and waits; the writer takes everything queued, writes it in one transaction, and only after
+COMMIT resolves each waiting request. So a 201 always means committed (SQLite runs with
+synchronous=FULL), and batches grow by themselves under load while staying at one response
+when traffic is light.
 """
 
 from __future__ import annotations
@@ -16,22 +16,23 @@ import functools
 import hashlib
 import logging
 import secrets
-import sqlite3
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import msgspec
 from sqlalchemy import Connection, insert, select, tuple_
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from talking.db.engine import SQLITE_BUSY_TIMEOUT_MS, sqlite_writer_engine, writer_engine
+from talking.db.engine import writer_engine
 from talking.db.models import response_answers, responses, surveys
 from talking.surveys.errors import IdempotencyConflict, SurveyNotOpen
 from talking.surveys.schemas import Receipt, ResponseCreate
 
 log = logging.getLogger(__name__)
+
+# How many times the writer steps aside for ready requests before taking a batch (see _run).
+_GATHER_ROUNDS = 4
 
 # Crockford's base32 without I, L, O, U: easy to read aloud and type from a confirmation page.
 _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -76,9 +77,6 @@ class ResponseWriter:
 
     def __init__(self, engine: AsyncEngine, max_batch: int = 256) -> None:
         self.engine = writer_engine(engine)
-        # SQLite is written through a synchronous connection from the event loop: see _write_batch_on_sqlite.
-        self._sqlite = sqlite_writer_engine(engine) if engine.dialect.name == "sqlite" else None
-        self._sqlite_lock = asyncio.Lock()  # the demo loader's store_now may run beside the writer task
         self.max_batch = max_batch
         self._queue: asyncio.Queue[PendingResponse] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -97,8 +95,6 @@ class ResponseWriter:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
-        if self._sqlite is not None:
-            self._sqlite.dispose()
 
     async def submit(self, pending: PendingResponse) -> Receipt:
         """Queue one response and wait until it is committed (or refused)."""
@@ -115,6 +111,13 @@ class ResponseWriter:
     async def _run(self) -> None:
         while True:
             batch = [await self._queue.get()]
+            # Let requests already received finish validating first, so they join this batch: fewer,
+            # bigger transactions, and no added wait (only work that is ready to run runs).
+            for _ in range(_GATHER_ROUNDS):
+                queued = self._queue.qsize()
+                await asyncio.sleep(0)
+                if self._queue.qsize() == queued:
+                    break
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
@@ -151,12 +154,8 @@ class ResponseWriter:
         return outcomes
 
     async def _store_in_one_transaction(self, batch: list[PendingResponse]) -> list[Receipt | BaseException]:
-        if self._sqlite is None:
-            async with self.engine.begin() as conn:
-                outcomes, claimed = await conn.run_sync(_write_batch, batch)
-        else:
-            async with self._sqlite_lock:
-                outcomes, claimed = await self._write_batch_on_sqlite(batch)
+        async with self.engine.begin() as conn:
+            outcomes, claimed = await conn.run_sync(_write_batch, batch)
         # Resolve in-batch retries only after COMMIT, against what their original got.
         for index, pending in enumerate(batch):
             if outcomes[index] is None:
@@ -166,39 +165,6 @@ class ResponseWriter:
                 outcomes[index] = outcome if original.digest == pending.digest else IdempotencyConflict()
         return outcomes  # type: ignore[return-value]
 
-    async def _write_batch_on_sqlite(self, batch: list[PendingResponse]) -> _Written:
-        """Write and commit a batch on the event loop's thread, waiting for the write lock asynchronously.
-
-        SQLite work is short (a batch of 64 takes about a millisecond, COMMIT's fsync included) but
-        each handover to a driver thread costs a context switch and a wait for the GIL, milliseconds
-        on a busy machine: aiosqlite needs about fifteen per batch. So the writer holds the lock only
-        while it writes, and never waits for it on the loop (see db.engine.sqlite_writer_engine).
-        """
-        assert self._sqlite is not None
-        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
-        pause = 0.0005
-        while True:
-            with self._sqlite.connect() as conn:
-                try:
-                    conn.begin()
-                except OperationalError as exc:
-                    if (
-                        getattr(exc.orig, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY
-                        or time.monotonic() > deadline
-                    ):
-                        raise
-                else:
-                    try:
-                        written = _write_batch(conn, batch)
-                        conn.commit()
-                    except BaseException:
-                        conn.rollback()
-                        raise
-                    return written
-            # Another connection (another worker, or a transaction awaiting on this loop) holds the lock.
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.005)
-
 
 # What a batch's transaction decided: an outcome per response (None for an in-batch retry, settled
 # after COMMIT) and the index of the first use of each idempotency key in the batch.
@@ -206,7 +172,11 @@ _Written = tuple[list[Receipt | BaseException | None], dict[tuple[int, str], int
 
 
 def _write_batch(conn: Connection, batch: list[PendingResponse]) -> _Written:
-    """Check, then insert, a batch inside the caller's transaction (synchronous: one code path for both engines)."""
+    """Check, then insert, a batch inside the caller's transaction.
+
+    Synchronous so that one function serves both engines through ``AsyncConnection.run_sync``
+    (SQLAlchemy hands each statement to the async driver).
+    """
     now = datetime.now(UTC)
     statuses = _survey_statuses(conn, {p.survey_id for p in batch}, now)
     earlier = _earlier_results(conn, batch)

@@ -1,0 +1,510 @@
+"""How many residents per second can go through the HTML survey, start page to confirmation?
+
+Starts a real server on a fresh database (as ingest.py does), publishes a survey, and lets many
+simulated residents answer it at once from this process. Each resident has its own keep-alive
+connection and cookie jar, and follows the real pages: it reads each page's form (action,
+``_csrf_token`` and other hidden inputs, field names, option values), fills it in, posts it and
+follows the 303 to the next page, until the confirmation page shows a reference. It does not
+know the page order: it answers whatever form the server shows, so a new page in the journey
+needs no change here.
+
+Afterwards the responses stored for the survey must be exactly the journeys that reached the
+confirmation page (same count, and every reference shown exists), or the script exits 1.
+
+    .venv/bin/python benchmarks/flow.py                      # SQLite, 1 worker, 64 residents, 10 s
+    .venv/bin/python benchmarks/flow.py --workers 2 --database postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import html
+import os
+import random
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode, urljoin, urlsplit
+
+from ingest import (
+    CpuMeter,
+    ResponseParser,
+    Server,
+    fresh_database,
+    latency_summary,
+    load_average,
+    percentile,
+    publish_survey,
+    run_loop,
+    running_server,
+    start_profiler,
+)
+
+COMMENTS = (
+    "Speeding on the main road past the school every morning.",
+    "Lads on bikes in the park after dark, and litter everywhere.",
+    "Please put the street lights back on in our close.",
+)
+REFERENCE = re.compile(r"\bLT-[0-9A-Z]{4}-[0-9A-Z]{4}\b")
+
+# A small, forgiving form reader: regular expressions over the <form> only, not a DOM. An HTML
+# parser in Python costs about a millisecond a page, which would take the CPU the server needs.
+_FORM = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S | re.I)
+_INPUT = re.compile(r"<input\b([^>]*)>", re.I)
+_SELECT = re.compile(r"<select\b([^>]*)>(.*?)</select>", re.S | re.I)
+_OPTION = re.compile(r"<option\b([^>]*)>", re.I)
+_TEXTAREA = re.compile(r"<textarea\b([^>]*)>(.*?)</textarea>", re.S | re.I)
+_ATTRIBUTE = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+)))?""")
+_START_LINK = re.compile(r"""<a\b[^>]*\bhref="([^"]+)"[^>]*class="[^"]*govuk-button--start""", re.I)
+
+
+def attributes(tag: str) -> dict[str, str]:
+    """The attributes of one tag's inside, names lower-cased, values unescaped."""
+    found = {}
+    for match in _ATTRIBUTE.finditer(tag):
+        name, *values = match.groups()
+        value = next((v for v in values if v is not None), "")
+        found[name.lower()] = html.unescape(value)
+    return found
+
+
+@dataclass
+class Form:
+    """What a page asks: where to post and the fields, grouped the way a browser would send them."""
+
+    action: str | None
+    hidden: list[tuple[str, str]] = field(default_factory=list)
+    radios: dict[str, list[str]] = field(default_factory=dict)
+    checkboxes: dict[str, list[str]] = field(default_factory=dict)
+    selects: dict[str, list[str]] = field(default_factory=dict)  # name -> non-empty option values
+    texts: list[str] = field(default_factory=list)  # text inputs and textareas
+
+
+def read_form(page: str) -> Form | None:
+    """The first POST form on the page, or None."""
+    for match in _FORM.finditer(page):
+        form_attributes = attributes(match.group(1))
+        if form_attributes.get("method", "get").lower() != "post":
+            continue
+        form = Form(action=form_attributes.get("action") or None)
+        inside = match.group(2)
+        for tag in _INPUT.finditer(inside):
+            attrs = attributes(tag.group(1))
+            kind, name = attrs.get("type", "text").lower(), attrs.get("name")
+            if not name or "disabled" in attrs:
+                continue
+            value = attrs.get("value", "")
+            if kind == "hidden":
+                form.hidden.append((name, value))
+            elif kind == "radio":
+                form.radios.setdefault(name, []).append(value)
+            elif kind == "checkbox":
+                form.checkboxes.setdefault(name, []).append(value)
+            elif kind not in {"submit", "button", "reset", "image", "file"}:
+                form.texts.append(name)
+        for select in _SELECT.finditer(inside):
+            name = attributes(select.group(1)).get("name")
+            if name:
+                options = [attributes(o.group(1)).get("value", "") for o in _OPTION.finditer(select.group(2))]
+                form.selects[name] = [value for value in options if value]
+        for textarea in _TEXTAREA.finditer(inside):
+            name = attributes(textarea.group(1)).get("name")
+            if name:
+                form.texts.append(name)
+        return form
+    return None
+
+
+def fill(form: Form, rng: random.Random, max_picks: int) -> list[tuple[str, str]]:
+    """Answer a form as a resident might: every question answered, optional ones mostly."""
+    fields = list(form.hidden)
+    for name, values in form.radios.items():
+        if name in {"age_band", "sex"} and rng.random() < 0.15:
+            continue  # optional: some residents skip them
+        fields.append((name, rng.choice(values)))
+    for name, values in form.checkboxes.items():
+        most = min(len(values), max_picks if name == "picks" else 2)
+        fields.extend((name, value) for value in rng.sample(values, rng.randint(1, most)))
+    # Selects offering the same numbers as there are selects rank things: give each a different one.
+    groups: defaultdict[tuple[str, ...], list[str]] = defaultdict(list)
+    for name, values in form.selects.items():
+        groups[tuple(values)].append(name)
+    for values, names in groups.items():
+        if len(names) > 1 and len(values) == len(names):
+            fields.extend(zip(names, rng.sample(values, len(values)), strict=True))
+        else:
+            fields.extend((name, rng.choice(values)) for name in names if values)
+    for name in form.texts:
+        fields.append((name, rng.choice(COMMENTS) if rng.random() < 0.3 else ""))
+    return fields
+
+
+# --- a keep-alive HTTP/1.1 connection with cookies -------------------------------------------------
+
+
+class JourneyFailed(Exception):
+    """A resident could not go on: an unexpected status or a page without what it needed."""
+
+    def __init__(self, step: str, status: int, detail: str = "") -> None:
+        super().__init__(f"{step}: {status} {detail}".strip())
+        self.step, self.status = step, status
+
+
+class Connection(asyncio.Protocol):
+    """One keep-alive connection; one request at a time."""
+
+    def __init__(self) -> None:
+        self.parser = ResponseParser(self._on_response)
+        self.transport: asyncio.Transport | None = None
+        self.waiter: asyncio.Future[tuple[int, bytes, bytes]] | None = None
+        self.closing = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.parser.feed(data)
+
+    def _on_response(self, status: int, head: bytes, body: bytes) -> None:
+        if b"\r\nconnection: close" in head.lower():
+            self.closing = True
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result((status, head, body))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ConnectionError(f"connection lost: {exc}"))
+
+    def usable(self) -> bool:
+        """Whether another request may go on this connection."""
+        return self.transport is not None and not self.closing
+
+    async def exchange(self, request: bytes) -> tuple[int, bytes, bytes]:
+        """Send one request; the status, header block and body of the response."""
+        assert self.transport is not None
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(request)
+        return await self.waiter
+
+
+@dataclass
+class Tally:
+    """What the residents saw."""
+
+    phase: str = "warm-up"
+    measure_started: float = 0.0
+    measure_ended: float = 0.0
+    journeys: list[float] = field(default_factory=list)  # durations, measured window
+    requests: list[float] = field(default_factory=list)  # latencies, measured window
+    by_step: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    references: list[str] = field(default_factory=list)  # every journey that finished, warm-up included
+    failures: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[int] = field(default_factory=Counter)  # every response, whole run
+    unknown_outcomes: int = 0  # journeys cut off while submitting: stored or not, nobody was told
+    window_journeys: int = 0
+    window_latencies: list[float] = field(default_factory=list)
+
+
+class Resident:
+    """One simulated resident at a time on one connection: a fresh cookie jar per journey."""
+
+    def __init__(self, server: Server, tally: Tally, survey_id: int, max_picks: int, rng: random.Random) -> None:
+        self.server, self.tally = server, tally
+        self.survey_id, self.max_picks, self.rng = survey_id, max_picks, rng
+        self.connection: Connection | None = None
+        self.cookies: dict[str, str] = {}
+        self.host_header = f"Host: {server.host}:{server.port}\r\n".encode()
+
+    async def _connection(self) -> Connection:
+        if self.connection is None or not self.connection.usable():
+            if self.connection is not None and self.connection.transport is not None:
+                self.connection.transport.close()
+            loop = asyncio.get_running_loop()
+            _transport, self.connection = await loop.create_connection(Connection, self.server.host, self.server.port)
+        return self.connection
+
+    async def request(
+        self, method: str, target: str, step: str, form: list[tuple[str, str]] | None = None
+    ) -> tuple[int, bytes, str]:
+        """One request with this resident's cookies; returns status, header block and page."""
+        lines = [f"{method} {target} HTTP/1.1\r\n".encode(), self.host_header]
+        if self.cookies:
+            lines.append(("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()) + "\r\n").encode())
+        body = b""
+        if form is not None:
+            body = urlencode(form).encode()
+            lines.append(b"Content-Type: application/x-www-form-urlencoded\r\n")
+        lines.append(b"Content-Length: %d\r\n\r\n" % len(body))
+        connection = await self._connection()
+        started = time.perf_counter()
+        status, head, page = await connection.exchange(b"".join(lines) + body)
+        latency = time.perf_counter() - started
+        tally = self.tally
+        tally.statuses[status] += 1
+        if tally.phase == "measure":
+            tally.requests.append(latency)
+            tally.by_step[f"{method} {step}"].append(latency)
+        self._keep_cookies(head)
+        return status, head, page.decode("utf-8", "replace")
+
+    def _keep_cookies(self, head: bytes) -> None:
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() != b"set-cookie":
+                continue
+            pair, _, rest = value.decode("latin-1").strip().partition(";")
+            cookie, _, content = pair.partition("=")
+            removed = "max-age=0" in rest.lower().replace(" ", "") or "1970" in rest
+            if removed or not content:
+                self.cookies.pop(cookie.strip(), None)
+            else:
+                self.cookies[cookie.strip()] = content.strip()
+
+    async def journey(self) -> str:
+        """Answer the survey from its start page to the confirmation; returns the reference shown."""
+        self.cookies = {}
+        url = f"/surveys/{self.survey_id}"
+        status, _head, page = await self.request("GET", url, "start")
+        if status != 200:
+            raise JourneyFailed("start", status)
+        start = _START_LINK.search(page)
+        if start is None:
+            raise JourneyFailed("start", status, "no start button")
+        url = urljoin(url, html.unescape(start.group(1)))
+        for _ in range(40):  # a journey has about a dozen pages; a loop means something is wrong
+            status, head, page = await self.request("GET", url, _step(url))
+            status, head, page, url = await self._follow(status, head, page, url)
+            if url.rstrip("/").endswith("/done"):
+                found = REFERENCE.search(page)
+                if status != 200 or found is None:
+                    raise JourneyFailed("done", status, "no reference on the confirmation page")
+                return found.group(0)
+            if status != 200:
+                raise JourneyFailed(_step(url), status)
+            form = read_form(page)
+            if form is None:
+                raise JourneyFailed(_step(url), status, "no form")
+            target = urljoin(url, form.action) if form.action else url
+            step = _step(target)
+            try:
+                status, head, page = await self.request("POST", target, step, fill(form, self.rng, self.max_picks))
+            except ConnectionError:
+                if step == "check":
+                    self.tally.unknown_outcomes += 1
+                raise
+            if status != 303:
+                raise JourneyFailed(step, status, "answer refused" if status == 422 else "")
+            url = urljoin(target, _location(head))
+            if url.rstrip("/").endswith("/done"):
+                continue
+        raise JourneyFailed(_step(url), 0, "too many pages")
+
+    async def _follow(self, status: int, head: bytes, page: str, url: str) -> tuple[int, bytes, str, str]:
+        """Follow redirects after a GET (a page visited out of order sends the resident back)."""
+        for _ in range(5):
+            if status not in (301, 302, 303, 307, 308):
+                break
+            url = urljoin(url, _location(head))
+            status, head, page = await self.request("GET", url, _step(url))
+        return status, head, page, url
+
+
+def _location(head: bytes) -> str:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"location":
+            return value.strip().decode("latin-1")
+    raise JourneyFailed("redirect", 0, "no Location")
+
+
+def _step(url: str) -> str:
+    """A page's name for the per-step table: the path after /surveys/{id}, without ids or keys."""
+    parts = urlsplit(url).path.strip("/").split("/")  # surveys, id, page[, key]
+    return parts[2] if len(parts) > 2 else "start"
+
+
+# --- the run -----------------------------------------------------------------------------------------
+
+
+async def resident_loop(resident: Resident, tally: Tally) -> None:
+    """Journeys back to back until the run ends."""
+    while tally.phase != "drain":
+        started = time.perf_counter()
+        try:
+            reference = await resident.journey()
+        except JourneyFailed as exc:
+            tally.failures[f"{exc.step} {exc.status}"] += 1
+            await asyncio.sleep(0.05)
+            continue
+        except (ConnectionError, OSError) as exc:
+            tally.failures[type(exc).__name__] += 1
+            resident.connection = None
+            await asyncio.sleep(0.05)
+            continue
+        tally.references.append(reference)
+        if tally.phase == "measure":
+            duration = time.perf_counter() - started
+            tally.journeys.append(duration)
+            tally.window_journeys += 1
+            tally.window_latencies.append(duration)
+
+
+async def progress_lines(tally: Tally, server_pid: int, started: float, stop: asyncio.Event) -> None:
+    """One line a second: journeys/s, journey p99, failures, CPU."""
+    second = CpuMeter(server_pid)
+    second.reset()
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
+        server, own = second.cores()
+        elapsed = time.perf_counter() - second.started
+        count, latencies = tally.window_journeys, sorted(tally.window_latencies)
+        tally.window_journeys, tally.window_latencies = 0, []
+        second.reset()
+        rate = f"{count / elapsed:6,.0f} journeys/s" if tally.phase == "measure" else f"{'':>6} journeys/s"
+        p99 = f"p99 {percentile(latencies, 0.99) * 1000:6.0f} ms" if latencies else f"{'':>13}"
+        print(
+            f"  {time.perf_counter() - started:5.1f} s  {tally.phase:<8} {rate}  {p99}"
+            f"  failures {sum(tally.failures.values())}  cpu server {server:.2f} / client {own:.2f} cores"
+            f"  load {load_average()}",
+            flush=True,
+        )
+
+
+async def drive(
+    server: Server, survey_id: int, max_picks: int, args: argparse.Namespace
+) -> tuple[Tally, tuple[float, float]]:
+    """Warm up, measure, then let journeys under way finish."""
+    tally = Tally()
+    rng = random.Random(args.seed)
+    residents = [
+        Resident(server, tally, survey_id, max_picks, random.Random(rng.random())) for _ in range(args.residents)
+    ]
+    stop = asyncio.Event()
+    started = time.perf_counter()
+    progress = asyncio.create_task(progress_lines(tally, server.process.pid, started, stop))
+    loops = [asyncio.create_task(resident_loop(resident, tally)) for resident in residents]
+    await asyncio.sleep(args.warmup)
+    meter = CpuMeter(server.process.pid)
+    meter.reset()
+    profiler = start_profiler(server, args)
+    tally.phase = "measure"
+    tally.measure_started = time.perf_counter()
+    tally.window_journeys, tally.window_latencies = 0, []
+    await asyncio.sleep(args.duration)
+    tally.measure_ended = time.perf_counter()
+    cpu = meter.cores()
+    if profiler is not None:
+        await asyncio.to_thread(profiler.wait)
+        print(f"  py-spy wrote {args.profile}", flush=True)
+    tally.phase = "drain"
+    _done, pending = await asyncio.wait(loops, timeout=60)
+    for task in pending:
+        task.cancel()
+    stop.set()
+    await progress
+    for resident in residents:
+        if resident.connection is not None and resident.connection.transport is not None:
+            resident.connection.transport.close()
+    return tally, cpu
+
+
+def report(tally: Tally, cpu: tuple[float, float], args: argparse.Namespace, load_before: str, sessions: str) -> None:
+    """Print the figures of the measured window."""
+    window = tally.measure_ended - tally.measure_started
+    journeys = len(tally.journeys)
+    print(
+        f"\n{args.database}, {args.workers} worker(s), {args.residents} residents at once, sessions in {sessions},"
+        f" {window:.1f} s measured (after {args.warmup:.0f} s warm-up)"
+    )
+    print(f"  {journeys / window:,.1f} journeys/s completed   [{journeys:,} in the window]")
+    print(f"  per journey: {latency_summary(tally.journeys)}")
+    print(f"  per request: {latency_summary(tally.requests)}   ({len(tally.requests) / window:,.0f} requests/s)")
+    width = max((len(step) for step in tally.by_step), default=10)
+    for step, latencies in sorted(tally.by_step.items(), key=lambda item: -percentile(sorted(item[1]), 0.99)):
+        values = sorted(latencies)
+        p50, p99 = percentile(values, 0.5) * 1000, percentile(values, 0.99) * 1000
+        print(f"    {step:<{width}}  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
+    other = {status: n for status, n in sorted(tally.statuses.items()) if status not in (200, 303)}
+    print(f"  failed journeys: {dict(tally.failures) or 'none'}; statuses other than 200/303: {other or 'none'}")
+    print(f"  CPU while measuring: server {cpu[0]:.2f} cores, residents {cpu[1]:.2f} cores")
+    print(f"  load average before {load_before}; after {load_average()}  ({os.cpu_count()} CPUs)")
+
+
+def verify_storage(database, survey_id: int, tally: Tally) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every finished journey stored once, and nothing else."""
+    rows = database.query("SELECT reference, channel FROM responses WHERE survey_id = ?", (survey_id,))
+    stored = {reference for reference, _channel in rows}
+    shown = tally.references
+    problems = []
+    if len(set(shown)) != len(shown):
+        problems.append(f"{len(shown) - len(set(shown))} references were shown to two residents")
+    if missing := set(shown) - stored:
+        problems.append(
+            f"{len(missing)} references shown on confirmation pages are not stored, e.g. {sorted(missing)[:3]}"
+        )
+    extra = len(stored) - len(set(shown))
+    if extra > tally.unknown_outcomes:
+        problems.append(f"stored {len(stored):,} responses but {len(shown):,} journeys finished")
+    if channels := {channel for _reference, channel in rows} - {"web"}:
+        problems.append(f"responses on other channels: {channels}")
+    print(
+        f"  stored {len(stored):,} responses / {len(shown):,} journeys reached the confirmation page"
+        + (f" ({tally.unknown_outcomes} cut off while submitting)" if tally.unknown_outcomes else "")
+    )
+    return problems
+
+
+def main() -> int:
+    """Run the benchmark; exit 1 if the stored responses are not the finished journeys."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes [1]")
+    parser.add_argument("--residents", type=int, default=64, help="residents answering at once [64]")
+    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds [10]")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring [3]")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--profile", metavar="FILE", help="sample the server with py-spy into FILE (folded stacks)")
+    parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy", help="the py-spy executable")
+    parser.add_argument("--keep", action="store_true", help="keep the temp directory (server log, SQLite file)")
+    args = parser.parse_args()
+
+    load_before = load_average()
+    sessions = "Redis" if os.environ.get("TALKING_REDIS_URL") else "the database"
+    workdir = Path(tempfile.mkdtemp(prefix="talking-flow-"))
+    failed = False
+    try:
+        with fresh_database(args.database, workdir) as database:
+            survey_id = publish_survey(database.url)
+            with running_server(database.url, workdir, args.workers) as server:
+                print(
+                    f"flow: {server.url} ({args.workers} worker(s)) on {args.database}, survey {survey_id},"
+                    f" {args.residents} residents; load average {load_before}",
+                    flush=True,
+                )
+                survey = server.get_json(f"/api/v1/surveys/{survey_id}")
+                tally, cpu = run_loop(drive(server, survey_id, survey["max_picks"], args))  # type: ignore[index]
+            report(tally, cpu, args, load_before, sessions)
+            problems = verify_storage(database, survey_id, tally)
+            for problem in problems:
+                print(f"  PROBLEM: {problem}")
+            print("  check: stored == finished journeys" + (" FAILED" if problems else " ok"))
+            failed = bool(problems) or not tally.references
+    finally:
+        if args.keep:
+            print(f"  kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
