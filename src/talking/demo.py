@@ -168,6 +168,7 @@ async def load_demo(settings: Settings, n_responses: int, seed: int, if_empty: b
                     answer.survey_id = survey_id
                 await writer.store_now(batch)
                 progress.update(len(batch))
+        await writer.stop()
         return survey_id
     finally:
         await engine.dispose()

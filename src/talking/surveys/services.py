@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 
@@ -39,13 +40,20 @@ class SurveyCatalogue:
         self.engine = engine
         self.ttl_seconds = ttl_seconds
         self._cache: dict[int, tuple[float, Survey]] = {}
+        # One load per survey at a time: requests arriving while it runs wait for it.
+        self._loading: dict[int, asyncio.Task[list[Survey]]] = {}
 
     async def get(self, survey_id: int) -> Survey:
         """The survey with this id, or SurveyNotFound."""
         hit = self._cache.get(survey_id)
         if hit is not None and time.monotonic() - hit[0] < self.ttl_seconds:
             return hit[1]
-        found = await self._load([survey_id])
+        loading = self._loading.get(survey_id)
+        if loading is None:
+            loading = asyncio.create_task(self._load([survey_id]))
+            self._loading[survey_id] = loading
+            loading.add_done_callback(lambda _task: self._loading.pop(survey_id, None))
+        found = await asyncio.shield(loading)
         if not found:
             raise SurveyNotFound(survey_id)
         self._cache[survey_id] = (time.monotonic(), found[0])

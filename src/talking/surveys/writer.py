@@ -16,15 +16,16 @@ import functools
 import hashlib
 import logging
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import msgspec
 from sqlalchemy import Connection, insert, select, tuple_
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from talking.db.engine import writer_engine
+from talking.db.engine import SQLITE_BUSY_TIMEOUT_MS, is_sqlite_busy, writer_engine
 from talking.db.models import response_answers, responses, surveys
 from talking.surveys.errors import IdempotencyConflict, SurveyNotOpen
 from talking.surveys.schemas import Receipt, ResponseCreate
@@ -88,13 +89,14 @@ class ResponseWriter:
 
     async def stop(self) -> None:
         """Finish what is queued, then stop."""
-        if self._task is None:
-            return
-        await self._queue.join()
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        if self._task is not None:
+            await self._queue.join()
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self.engine.dialect.name == "sqlite":  # its own engine (see writer_engine)
+            await self.engine.dispose()
 
     async def submit(self, pending: PendingResponse) -> Receipt:
         """Queue one response and wait until it is committed (or refused)."""
@@ -154,8 +156,19 @@ class ResponseWriter:
         return outcomes
 
     async def _store_in_one_transaction(self, batch: list[PendingResponse]) -> list[Receipt | BaseException]:
-        async with self.engine.begin() as conn:
-            outcomes, claimed = await conn.run_sync(_write_batch, batch)
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        pause = 0.0005
+        while True:
+            try:
+                async with self.engine.begin() as conn:
+                    outcomes, claimed = await conn.run_sync(_write_batch, batch)
+                break
+            except OperationalError as exc:
+                # Another worker holds SQLite's write lock; nothing of ours was written. Wait briefly.
+                if not is_sqlite_busy(exc) or time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.004)
         # Resolve in-batch retries only after COMMIT, against what their original got.
         for index, pending in enumerate(batch):
             if outcomes[index] is None:
