@@ -487,3 +487,19 @@ def test_phone_has_no_sideways_scrolling(browser: Browser, site: Site) -> None:
         fits("done")
     finally:
         visit.context.close()
+
+
+def test_privacy_and_accessibility_pages(browser: Browser, site: Site) -> None:
+    """The footer's information pages pass axe and fit a phone."""
+    visit = open_visit(browser, site, viewport={"width": 375, "height": 667}, is_mobile=True)
+    page = visit.page
+    try:
+        page.goto(site.url + "/")
+        for link, heading in (("Privacy", "Privacy notice"), ("Accessibility statement", "Accessibility statement")):
+            page.get_by_role("link", name=link).click()
+            assert page.get_by_role("heading", level=1).inner_text() == heading
+            audit(visit, heading)
+            widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+            assert widths[0] <= widths[1], f"{heading} scrolls sideways"
+    finally:
+        visit.context.close()

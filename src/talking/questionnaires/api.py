@@ -16,6 +16,9 @@ from talking.questionnaires.schemas import DistrictCount, SurveyCreate, SurveyCr
 from talking.surveys.errors import SurveyNotFound
 from talking.surveys.services import SurveyCatalogue
 
+STAFF = requires("staff")
+ANALYST = requires("analyst")
+
 
 def _summary(summaries: list[SurveySummary], survey_id: int) -> SurveySummary:
     found = next((s for s in summaries if s.id == survey_id), None)
@@ -29,14 +32,15 @@ class QuestionnaireController(Controller):
 
     path = "/api/v1/surveys"
     tags: ClassVar[list[str]] = ["questionnaires"]
-    guards: ClassVar = [requires("staff")]
+    # Guards per handler: Litestar applies a controller's guards on top of a handler's, so a
+    # controller-wide staff guard would shut analysts out of the counts.
 
-    @get("/", summary="Every survey, newest first, with response counts")
+    @get("/", summary="Every survey, newest first, with response counts", guards=[STAFF])
     async def list_surveys(self, db_session: NamedDependency[AsyncSession]) -> list[SurveySummary]:
         """All surveys in every state."""
         return await services.list_surveys(db_session)
 
-    @post("/", summary="Create a draft survey", status_code=HTTP_201_CREATED)
+    @post("/", summary="Create a draft survey", status_code=HTTP_201_CREATED, guards=[STAFF])
     async def create_survey(
         self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], data: JSONBody[SurveyCreate]
     ) -> SurveyCreated:
@@ -44,7 +48,7 @@ class QuestionnaireController(Controller):
         survey_id = await services.create_survey(db_session, data, actor=current_principal(request), ip=_ip(request))
         return SurveyCreated(id=survey_id, status="draft")
 
-    @put("/{survey_id:int}/definition", summary="Replace a draft's definition", status_code=HTTP_200_OK)
+    @put("/{survey_id:int}/definition", summary="Replace a draft's definition", status_code=HTTP_200_OK, guards=[STAFF])
     async def update_survey(
         self,
         request: Request[Any, Any, Any],
@@ -56,7 +60,7 @@ class QuestionnaireController(Controller):
         await services.update_draft(db_session, survey_id, data, actor=current_principal(request), ip=_ip(request))
         return _summary(await services.list_surveys(db_session), survey_id)
 
-    @post("/{survey_id:int}/publish", summary="Publish a draft", status_code=HTTP_200_OK)
+    @post("/{survey_id:int}/publish", summary="Publish a draft", status_code=HTTP_200_OK, guards=[STAFF])
     async def publish(
         self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]
     ) -> SurveySummary:
@@ -65,7 +69,7 @@ class QuestionnaireController(Controller):
         _forget(request, survey_id)
         return _summary(await services.list_surveys(db_session), survey_id)
 
-    @post("/{survey_id:int}/close", summary="Close a published survey", status_code=HTTP_200_OK)
+    @post("/{survey_id:int}/close", summary="Close a published survey", status_code=HTTP_200_OK, guards=[STAFF])
     async def close(
         self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]
     ) -> SurveySummary:
@@ -74,7 +78,12 @@ class QuestionnaireController(Controller):
         _forget(request, survey_id)
         return _summary(await services.list_surveys(db_session), survey_id)
 
-    @post("/{survey_id:int}/waves", summary="Start the next wave as a draft copy", status_code=HTTP_201_CREATED)
+    @post(
+        "/{survey_id:int}/waves",
+        summary="Start the next wave as a draft copy",
+        status_code=HTTP_201_CREATED,
+        guards=[STAFF],
+    )
     async def new_wave(
         self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]
     ) -> SurveyCreated:
@@ -82,7 +91,7 @@ class QuestionnaireController(Controller):
         wave_id = await services.new_wave(db_session, survey_id, actor=current_principal(request), ip=_ip(request))
         return SurveyCreated(id=wave_id, status="draft")
 
-    @get("/{survey_id:int}/counts", summary="Responses so far by district", guards=[requires("analyst")])
+    @get("/{survey_id:int}/counts", summary="Responses so far by district", guards=[ANALYST])
     async def counts(self, db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]) -> list[DistrictCount]:
         """One row per district the survey covers."""
         if not await services.exists(db_session, survey_id):

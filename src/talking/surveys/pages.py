@@ -48,6 +48,59 @@ from talking.surveys.validation import (
 SURVEY = "/surveys/{survey_id:int}"
 
 
+# --- what each page's template shows (shared with the staff preview) ---------------------------------
+
+
+def template_of(page: str) -> str:
+    """The template that shows a journey page."""
+    return f"surveys/{'question' if page.startswith(QUESTION) else page.replace('-', '_')}.html"
+
+
+def start_context(survey: Survey, *, started: bool) -> dict[str, Any]:
+    """The start page's context: areas are named only when the survey covers some, not all of Lancashire."""
+    areas = [d.name for d in districts() if d.code in survey.districts] if survey.districts else []
+    return {"survey": survey, "started": started, "areas": areas}
+
+
+def page_context(survey: Survey, progress: Progress, page: str) -> dict[str, Any]:
+    """What a journey page's template shows of the answers kept so far, as its GET shows them."""
+    if page == "district":
+        covered = [district for district in districts() if survey.covers(district.code)]
+        return {"districts": covered, "selected": progress.district}
+    if page == "issues":
+        return {"selected": progress.picks, "taxonomy": issues_by_code()}
+    if page == "order":
+        positions = {code: str(n) for n, code in enumerate(progress.picks, start=1)} if progress.ordered else {}
+        return {"positions": positions}
+    if page.startswith(QUESTION):
+        key = page.removeprefix(QUESTION)
+        return {"question": _question_of(survey, key), "value": progress.answers.get(key)}
+    if page == "comment":
+        return {"comment": progress.comment}
+    if page == "about-you":
+        return {"age_bands": AGE_BANDS, "sexes": SEXES, "age_band": progress.age_band, "sex": progress.sex}
+    if page == "check":
+        district = districts_by_code().get(progress.district or "")
+        return {
+            "district_name": district.name if district else progress.district,
+            "pick_labels": [survey.label_of(code) for code in progress.picks],
+            "age_band_label": next((c.label for c in AGE_BANDS if c.code == progress.age_band), None),
+            "sex_label": next((c.label for c in SEXES if c.code == progress.sex), None),
+            "question_rows": [
+                (question, shown_answer(question, progress.answers.get(question.key))) for question in survey.questions
+            ],
+        }
+    raise NotFoundException()
+
+
+def _question_of(survey: Survey, key: str) -> SurveyQuestion:
+    """The survey's extra question with this key; an unknown one is not found."""
+    question = survey.question(key)
+    if question is None:
+        raise NotFoundException()
+    return question
+
+
 class ResidentPages(Controller):
     """The home page and the survey journey."""
 
@@ -77,7 +130,7 @@ class ResidentPages(Controller):
         """The open survey and the answers so far; out of order, a redirect to the first unanswered page."""
         survey = await self._survey(request, survey_id)
         if page.startswith(QUESTION):
-            self._question(survey, page.removeprefix(QUESTION))  # an unknown question is not found
+            _question_of(survey, page.removeprefix(QUESTION))  # an unknown question is not found
         progress = self._progress(request, survey_id)
         if not progress.may_visit(survey, page):
             raise Detour(page_url(survey_id, progress.first_unanswered(survey)))
@@ -94,9 +147,8 @@ class ResidentPages(Controller):
     ) -> Template:
         """Render a journey page; with errors, status 422."""
         change = is_change(request) and page != "check"
-        template = "question" if page.startswith(QUESTION) else page.replace("-", "_")
         return Template(
-            f"surveys/{template}.html",
+            template_of(page),
             context={
                 "survey": survey,
                 "progress": progress,
@@ -131,15 +183,13 @@ class ResidentPages(Controller):
         """The start page: what the survey asks and how long it takes."""
         survey = await self._survey(request, survey_id)
         started = self._progress(request, survey_id).district is not None
-        # Named only when the survey covers some districts, not all of Lancashire.
-        areas = [d.name for d in districts() if d.code in survey.districts] if survey.districts else []
-        return Template("surveys/start.html", context={"survey": survey, "started": started, "areas": areas})
+        return Template("surveys/start.html", context=start_context(survey, started=started))
 
     @get(SURVEY + "/district")
     async def district(self, request: Req, survey_id: FromPath[int]) -> Template:
         """Which area do you live in?"""
         survey, progress = await self._begin(request, survey_id, "district")
-        return self._district_page(request, survey, progress, selected=progress.district)
+        return self._page(request, "district", survey, progress, **page_context(survey, progress, "district"))
 
     @post(SURVEY + "/district")
     async def save_district(self, request: Req, survey_id: FromPath[int]) -> Template | Redirect:
@@ -160,14 +210,14 @@ class ResidentPages(Controller):
         *,
         selected: str | None,
     ) -> Template:
-        covered = [district for district in districts() if survey.covers(district.code)]
-        return self._page(request, "district", survey, progress, errors, districts=covered, selected=selected)
+        context = {**page_context(survey, progress, "district"), "selected": selected}
+        return self._page(request, "district", survey, progress, errors, **context)
 
     @get(SURVEY + "/issues")
     async def issues(self, request: Req, survey_id: FromPath[int]) -> Template:
         """Choose up to N issues."""
         survey, progress = await self._begin(request, survey_id, "issues")
-        return self._page(request, "issues", survey, progress, selected=progress.picks, taxonomy=issues_by_code())
+        return self._page(request, "issues", survey, progress, **page_context(survey, progress, "issues"))
 
     @post(SURVEY + "/issues")
     async def save_issues(self, request: Req, survey_id: FromPath[int]) -> Template | Redirect:
@@ -183,8 +233,7 @@ class ResidentPages(Controller):
     async def order(self, request: Req, survey_id: FromPath[int]) -> Template:
         """Put the picks in order."""
         survey, progress = await self._begin(request, survey_id, "order")
-        positions = {code: str(n) for n, code in enumerate(progress.picks, start=1)} if progress.ordered else {}
-        return self._page(request, "order", survey, progress, positions=positions)
+        return self._page(request, "order", survey, progress, **page_context(survey, progress, "order"))
 
     @post(SURVEY + "/order")
     async def save_order(self, request: Req, survey_id: FromPath[int]) -> Template | Redirect:
@@ -203,20 +252,13 @@ class ResidentPages(Controller):
     async def question(self, request: Req, survey_id: FromPath[int], key: FromPath[str]) -> Template:
         """One of the survey's own extra questions."""
         survey, progress = await self._begin(request, survey_id, QUESTION + key)
-        return self._page(
-            request,
-            QUESTION + key,
-            survey,
-            progress,
-            question=self._question(survey, key),
-            value=progress.answers.get(key),
-        )
+        return self._page(request, QUESTION + key, survey, progress, **page_context(survey, progress, QUESTION + key))
 
     @post(SURVEY + "/questions/{key:str}")
     async def save_question(self, request: Req, survey_id: FromPath[int], key: FromPath[str]) -> Template | Redirect:
         """Keep the answer to an extra question, or say what is wrong with it."""
         survey, progress = await self._begin(request, survey_id, QUESTION + key)
-        question = self._question(survey, key)
+        question = _question_of(survey, key)
         form = await request.form()
         value: str | list[str] | None = (
             checkbox_values(form, "answer") if question.kind == "multiple_choice" else text_field(form, "answer")
@@ -228,18 +270,11 @@ class ResidentPages(Controller):
         progress.answer(key, clean_comment(value) if isinstance(value, str) else value)
         return self._onward(request, survey, QUESTION + key, progress)
 
-    @staticmethod
-    def _question(survey: Survey, key: str) -> SurveyQuestion:
-        question = survey.question(key)
-        if question is None:
-            raise NotFoundException()
-        return question
-
     @get(SURVEY + "/comment")
     async def comment(self, request: Req, survey_id: FromPath[int]) -> Template:
         """Is there anything else you want to tell us?"""
         survey, progress = await self._begin(request, survey_id, "comment")
-        return self._page(request, "comment", survey, progress, comment=progress.comment)
+        return self._page(request, "comment", survey, progress, **page_context(survey, progress, "comment"))
 
     @post(SURVEY + "/comment")
     async def save_comment(self, request: Req, survey_id: FromPath[int]) -> Template | Redirect:
@@ -257,16 +292,7 @@ class ResidentPages(Controller):
     async def about_you(self, request: Req, survey_id: FromPath[int]) -> Template:
         """Optional questions about the resident."""
         survey, progress = await self._begin(request, survey_id, "about-you")
-        return self._page(
-            request,
-            "about-you",
-            survey,
-            progress,
-            age_bands=AGE_BANDS,
-            sexes=SEXES,
-            age_band=progress.age_band,
-            sex=progress.sex,
-        )
+        return self._page(request, "about-you", survey, progress, **page_context(survey, progress, "about-you"))
 
     @post(SURVEY + "/about-you")
     async def save_about_you(self, request: Req, survey_id: FromPath[int]) -> Template | Redirect:
@@ -298,20 +324,13 @@ class ResidentPages(Controller):
     def _check_page(
         self, request: Req, survey: Survey, progress: Progress, errors: dict[str, str] | None = None
     ) -> Template:
-        district = districts_by_code().get(progress.district or "")
         return self._page(
             request,
             "check",
             survey,
             progress,
             errors,
-            district_name=district.name if district else progress.district,
-            pick_labels=[survey.label_of(code) for code in progress.picks],
-            age_band_label=next((c.label for c in AGE_BANDS if c.code == progress.age_band), None),
-            sex_label=next((c.label for c in SEXES if c.code == progress.sex), None),
-            question_rows=[
-                (question, shown_answer(question, progress.answers.get(question.key))) for question in survey.questions
-            ],
+            **page_context(survey, progress, "check"),
             error_hrefs={
                 field: page_url(survey.id, page_of_field(field), change=True)
                 for field in errors or {}
