@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -53,11 +54,18 @@ DEMO_ISSUES = (
 # --- databases ---------------------------------------------------------------------------------
 
 
+def migrate_up(url: str) -> None:
+    """Apply migrations from a thread of their own: Alembic's env runs asyncio.run, which cannot start
+    inside a running event loop (an async test's, or Playwright's sync API's)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(migrate.upgrade, url).result()
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file, copied for each test (migrating each time would be slow)."""
     path = tmp_path_factory.mktemp("template") / "template.db"
-    migrate.upgrade(f"sqlite+aiosqlite:///{path}")
+    migrate_up(f"sqlite+aiosqlite:///{path}")
     return path
 
 
@@ -83,7 +91,7 @@ def postgres_database(prefix: str = "talking_test") -> Iterator[str]:
         admin.execute(f'CREATE DATABASE "{name}"')
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
     try:
-        migrate.upgrade(url)
+        migrate_up(url)
         yield url
     finally:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:

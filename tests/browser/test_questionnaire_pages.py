@@ -7,45 +7,25 @@ survey with responses from a few districts, and a draft with one extra question 
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
-import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from talking.auth.services import create_user
 from talking.db.engine import create_engine
 from talking.questionnaires.schemas import CustomIssue, QuestionCreate, SurveyCreate
 from talking.questionnaires.services import create_survey, publish
 
+from .conftest import SCREENSHOTS, assert_accessible, screenshot, site_on
+
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-SCREENSHOTS = Path(os.environ.get("TALKING_SCREENSHOTS", "/tmp/talking-screenshots"))
 STAFF = "staff@lancashire.test"
 ANALYST = "analyst@lancashire.test"
 PASSWORD = "correct horse battery staple"
@@ -115,104 +95,16 @@ async def _seed(database_url: str) -> tuple[int, int]:
         await engine.dispose()
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def site(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuilderSite]:
-    """`talking serve` on a free port of 127.0.0.1, on a fresh database, for this module."""
-    if not AXE.exists():
-        pytest.fail("node_modules/axe-core is missing: run `npm ci`")
-    workdir = tmp_path_factory.mktemp("builder-site")
-    shutil.copy(sqlite_template, workdir / "talking.db")
-    database_url = f"sqlite+aiosqlite:///{workdir / 'talking.db'}"
-    # Playwright's sync API keeps an event loop running in this thread: set up in another one.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        open_id, draft_id = pool.submit(asyncio.run, _seed(database_url)).result()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "TALKING_DATABASE_URL": database_url,
-        "TALKING_SECRET_KEY": "browser-test-secret",
-        "TALKING_HOST": "127.0.0.1",
-        "TALKING_PORT": str(port),
-    }
-    log_path = workdir / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "talking", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"server exited with {process.returncode}:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server did not start:\n{log_path.read_text()}")
-            time.sleep(0.1)
+    """`talking serve` on a fresh database with an open survey (with answers) and a draft, for this module."""
+    with site_on(sqlite_template, tmp_path_factory.mktemp("builder-site"), _seed) as (url, (open_id, draft_id)):
         for district, count in ANSWERS.items():
             for _ in range(count):
                 answer = {"district": district, "picks": ["speeding", "burglary"]}
                 stored = httpx.post(f"{url}/api/v1/surveys/{open_id}/responses", json=answer, timeout=10)
                 assert stored.status_code == 201, stored.text
         yield BuilderSite(url=url, open_id=open_id, draft_id=draft_id)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless (Playwright never downloads a browser here)."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context (no cookies) and a page in it."""
-    # CSP bypassed only so axe-core can be injected; the pages themselves run under their real policy.
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
-# --- checks --------------------------------------------------------------------------------------
-
-
-def audit(page: Page, label: str) -> None:
-    """Run axe-core on the current page; fail with readable violations if WCAG 2.2 AA is not met."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS)
-    violations = result["violations"]
-    if violations:
-        lines = [f"axe found {len(violations)} violation(s) on {label} ({page.url}):"]
-        for violation in violations:
-            lines.append(f"- {violation['id']} [{violation['impact']}]: {violation['help']} ({violation['helpUrl']})")
-            for node in violation["nodes"][:5]:
-                lines.append(f"    {' '.join(map(str, node['target']))}: {node['failureSummary']}".replace("\n", " "))
-        pytest.fail("\n".join(lines))
 
 
 def assert_page(page: Page, heading: str, *, error: bool = False) -> None:
@@ -235,11 +127,6 @@ def sign_in(page: Page, site: BuilderSite, email: str, *, then: str = "/staff") 
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{site.url}{then}")
-
-
-def screenshot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def tab_to(page: Page, selector: str, *, limit: int = 250) -> None:
@@ -268,13 +155,13 @@ def test_builder_pages_pass_axe(page: Page, site: BuilderSite) -> None:
         "aria-current", "page"
     )
     expect(page.locator("tbody tr")).to_have_count(2)
-    audit(page, "dashboard")
+    assert_accessible(page, "dashboard")
     screenshot(page, "staff-dashboard")
 
     page.get_by_role("button", name="Create a survey").click()
     page.wait_for_url(f"{site.url}/staff/surveys/new")
     assert_page(page, "Create a survey")
-    audit(page, "new survey")
+    assert_accessible(page, "new survey")
     page.get_by_label("Title").fill("")
     page.get_by_role("checkbox", name="Speeding").check()
     expect(page.get_by_label("Position in the list for Speeding (optional)")).to_be_visible()  # revealed
@@ -286,7 +173,7 @@ def test_builder_pages_pass_axe(page: Page, site: BuilderSite) -> None:
     page.get_by_role("button", name="Create the draft survey").click()
     assert_page(page, "Create a survey", error=True)
     expect(page.locator(".govuk-error-summary__list li")).to_have_count(7)
-    audit(page, "new survey with errors")
+    assert_accessible(page, "new survey with errors")
     screenshot(page, "staff-new-survey-errors")
     # The summary's links take you to each field.
     page.locator(".govuk-error-summary").get_by_role("link", name=re.compile("must be a real date")).click()
@@ -300,17 +187,17 @@ def test_builder_pages_pass_axe(page: Page, site: BuilderSite) -> None:
     total = page.locator("tbody tr").last
     expect(total).to_contain_text("Total")
     expect(total).to_contain_text("14")
-    audit(page, "survey with chart")
+    assert_accessible(page, "survey with chart")
     screenshot(page, "staff-survey-chart")
     chart.screenshot(path=str(SCREENSHOTS / "staff-survey-chart-close-up.png"))
 
     page.goto(f"{site.url}/staff/surveys/{site.draft_id}/questions")
     assert_page(page, "Extra questions")
-    audit(page, "questions")
+    assert_accessible(page, "questions")
     screenshot(page, "staff-questions")
     page.get_by_role("button", name="Add the question").click()
     assert_page(page, "Extra questions", error=True)
-    audit(page, "questions with errors")
+    assert_accessible(page, "questions with errors")
     page.get_by_label("Single choice").check()
     page.get_by_label("Question", exact=True).fill("Which one?")
     page.get_by_label(re.compile("Answers to choose from")).fill("Only this")
@@ -321,11 +208,11 @@ def test_builder_pages_pass_axe(page: Page, site: BuilderSite) -> None:
 
     page.goto(f"{site.url}/staff/surveys/{site.draft_id}/edit")
     assert_page(page, "Edit the survey")
-    audit(page, "edit survey")
+    assert_accessible(page, "edit survey")
 
     page.goto(f"{site.url}/staff/surveys/{site.draft_id}")
     assert_page(page, "Chorley community safety 2027")
-    audit(page, "draft survey page")
+    assert_accessible(page, "draft survey page")
 
 
 def test_every_preview_step_passes_axe(page: Page, site: BuilderSite) -> None:
@@ -339,7 +226,7 @@ def test_every_preview_step_passes_axe(page: Page, site: BuilderSite) -> None:
         assert page.title().startswith("Preview: ")
         for button in page.locator("main button").all():
             expect(button).to_be_disabled()
-        audit(page, f"preview step {steps}")
+        assert_accessible(page, f"preview step {steps}")
         if steps == 4:
             screenshot(page, "staff-preview-order")
         following = page.get_by_role("link", name=re.compile("^Next page"))
@@ -415,16 +302,16 @@ def test_build_a_survey_by_keyboard_alone(page: Page, site: BuilderSite) -> None
     page.wait_for_load_state()
     expect(page.locator(".govuk-notification-banner--success")).to_contain_text("Survey published")
     expect(page.locator(".govuk-summary-list").first).to_contain_text("Open: residents can answer now")
-    audit(page, "published by keyboard")
+    assert_accessible(page, "published by keyboard")
 
 
 def test_analysts_see_no_actions(page: Page, site: BuilderSite) -> None:
     sign_in(page, site, ANALYST)
     assert_page(page, "Surveys")
     expect(page.get_by_role("button", name="Create a survey")).to_have_count(0)
-    audit(page, "dashboard for analysts")
+    assert_accessible(page, "dashboard for analysts")
     page.get_by_role("link", name="Lancashire community safety 2026").click()
     assert_page(page, "Lancashire community safety 2026")
     expect(page.locator("main button")).to_have_count(0)
     expect(page.locator("main form")).to_have_count(0)
-    audit(page, "survey page for analysts")
+    assert_accessible(page, "survey page for analysts")

@@ -6,45 +6,24 @@ Each test runs `talking serve` on a fresh SQLite file with one open survey, and 
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
-import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from talking.db.engine import create_engine
 from talking.questionnaires.schemas import QuestionCreate, SurveyCreate
 from talking.questionnaires.services import create_survey, publish
 
+from .conftest import SCREENSHOTS, assert_accessible, site_on
+
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 SURVEY_ISSUES = ("anti-social-behaviour", "road-safety", "drug-dealing-and-taking", "burglary", "fraud")
-SCREENSHOTS = Path(os.environ.get("TALKING_SCREENSHOTS", "/tmp/talking-screenshots"))
 
 
 # --- a server and a browser ----------------------------------------------------------------------
@@ -56,14 +35,6 @@ class Site:
 
     url: str
     survey_id: int
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def _publish(database_url: str) -> int:
@@ -93,61 +64,9 @@ async def _publish(database_url: str) -> int:
 
 @pytest.fixture(scope="module")
 def site(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """`talking serve` on a free port of 127.0.0.1, on a fresh database (each test is its own resident)."""
-    if not AXE.exists():
-        pytest.fail("node_modules/axe-core is missing: run `npm ci`")
-    tmp_path = tmp_path_factory.mktemp("browser")
-    shutil.copy(sqlite_template, tmp_path / "talking.db")
-    sqlite_url = f"sqlite+aiosqlite:///{tmp_path / 'talking.db'}"
-    # Playwright's sync API keeps an event loop running in this thread: set up in another one.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        survey_id = pool.submit(asyncio.run, _publish(sqlite_url)).result()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "TALKING_DATABASE_URL": sqlite_url,
-        "TALKING_SECRET_KEY": "browser-test-secret",
-        "TALKING_HOST": "127.0.0.1",
-        "TALKING_PORT": str(port),
-    }
-    log_path = tmp_path / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "talking", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"server exited with {process.returncode}:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server did not start:\n{log_path.read_text()}")
-            time.sleep(0.1)
+    """`talking serve` on a fresh database with one open survey (each test is its own resident)."""
+    with site_on(sqlite_template, tmp_path_factory.mktemp("browser"), _publish) as (url, survey_id):
         yield Site(url=url, survey_id=survey_id)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless (Playwright never downloads a browser here)."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @dataclass
@@ -190,19 +109,9 @@ def open_visit(browser: Browser, site: Site, *, javascript: str = "on", **option
 
 
 def audit(visit: Visit, label: str) -> None:
-    """Run axe-core on the current page; fail with readable violations if WCAG 2.2 AA is not met."""
-    page = visit.page
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS)
+    """Run axe-core on the visit's current page (WCAG 2.2 AA) and note that it was checked."""
+    assert_accessible(visit.page, label)
     visit.audited.append(label)
-    violations = result["violations"]
-    if violations:
-        lines = [f"axe found {len(violations)} violation(s) on {label} ({page.url}):"]
-        for violation in violations:
-            lines.append(f"- {violation['id']} [{violation['impact']}]: {violation['help']} ({violation['helpUrl']})")
-            for node in violation["nodes"][:5]:
-                lines.append(f"    {' '.join(map(str, node['target']))}: {node['failureSummary']}".replace("\n", " "))
-        pytest.fail("\n".join(lines))
 
 
 def assert_page(visit: Visit, heading: str, *, error: bool = False) -> None:
