@@ -36,7 +36,9 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 SCREENSHOTS = Path(os.environ.get("TALKING_SCREENSHOTS", "/tmp/talking-screenshots"))
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API holds an event loop on the main thread while it
+# runs, and the async tests that follow the browser modules need that thread's loop free.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Debian's Chromium, headless (Playwright never downloads a browser here)."""
     if not Path(CHROMIUM).exists():
