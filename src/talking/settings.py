@@ -22,7 +22,7 @@ class Settings:
     redis_url: str | None = None
     # Served over HTTPS (directly or behind a proxy): cookies become Secure with the __Host- prefix.
     https: bool = False
-    # Longest wait before a queued response is committed with its batch; see surveys/writer.py.
+    # Most responses the writer commits in one transaction; see surveys/writer.py.
     max_batch: int = 256
     debug: bool = False
 

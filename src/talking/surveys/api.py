@@ -11,7 +11,6 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from talking.problems import problem
 from talking.reference import District, Issue, districts, issues
-from talking.surveys.errors import IdempotencyConflict, InvalidResponse, SurveyNotFound, SurveyNotOpen
 from talking.surveys.schemas import Receipt, ResponseCreate, Survey
 from talking.surveys.services import SurveyCatalogue, submit_response
 from talking.surveys.writer import ResponseWriter
@@ -47,15 +46,10 @@ class ResponseController(Controller):
     tags: ClassVar[list[str]] = ["responses"]
 
     @get("/{survey_id:int}", summary="The definition of an open survey")
-    async def get_survey(self, request: Request[Any, Any, Any], survey_id: FromPath[int]) -> Survey | Response[bytes]:
-        """An open survey's title, introduction, issues and number of picks."""
+    async def get_survey(self, request: Request[Any, Any, Any], survey_id: FromPath[int]) -> Survey:
+        """An open survey's title, introduction, issues and number of picks (404 unknown, 409 not open)."""
         catalogue: SurveyCatalogue = request.app.state.catalogue
-        try:
-            return await catalogue.get_open(survey_id)
-        except SurveyNotFound:
-            return problem(404, f"There is no survey {survey_id}.", instance=request.url.path)
-        except SurveyNotOpen as exc:
-            return problem(409, str(exc), slug="survey-not-open", instance=request.url.path)
+        return await catalogue.get_open(survey_id)
 
     @post(
         "/{survey_id:int}/responses",
@@ -84,27 +78,8 @@ class ResponseController(Controller):
                 slug="invalid-idempotency-key",
                 instance=instance,
             )
+        # Refusals (404, 409, 422) are raised by the services and become problem details in talking.problems.
         catalogue: SurveyCatalogue = request.app.state.catalogue
         writer: ResponseWriter = request.app.state.writer
-        try:
-            survey = await catalogue.get_open(survey_id)
-            return await submit_response(writer, survey, data, channel="api", idempotency_key=idempotency_key)
-        except SurveyNotFound:
-            return problem(404, f"There is no survey {survey_id}.", instance=instance)
-        except SurveyNotOpen as exc:
-            return problem(409, str(exc), slug="survey-not-open", instance=instance)
-        except InvalidResponse as exc:
-            return problem(
-                422,
-                "The response was not stored: see errors.",
-                slug="invalid-response",
-                errors=exc.errors,
-                instance=instance,
-            )
-        except IdempotencyConflict:
-            return problem(
-                422,
-                "This Idempotency-Key was already used for a different response.",
-                slug="idempotency-key-reused",
-                instance=instance,
-            )
+        survey = await catalogue.get_open(survey_id)
+        return await submit_response(writer, survey, data, channel="api", idempotency_key=idempotency_key)
