@@ -30,6 +30,8 @@ from talking.problems import handle_exception
 from talking.questionnaires.api import QuestionnaireController
 from talking.questionnaires.pages import QuestionnairePages
 from talking.questionnaires.preview import PreviewPages
+from talking.reports.api import ReportController
+from talking.reports.service import ReportCache
 from talking.security import CspNonceMiddleware, add_security_headers
 from talking.sessions import DatabaseStore
 from talking.settings import Settings
@@ -77,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     sessions = session_config(settings)
     catalogue = SurveyCatalogue(engine)
     writer = ResponseWriter(engine, max_batch=settings.max_batch)
+    reports = ReportCache(engine)
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
@@ -103,6 +106,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ReferenceController,
             ResponseController,
             QuestionnaireController,
+            ReportController,
             ResidentPages,
             AboutPages,
             StaffPages,
@@ -118,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "engine": engine,
                 "catalogue": catalogue,
                 "writer": writer,
+                "reports": reports,
                 "session_config": sessions,
             }
         ),

@@ -29,6 +29,7 @@ ACTIONS = (
     "survey_closed",
     "survey_wave_created",
     "report_exported",
+    "responses_exported",
 )
 
 

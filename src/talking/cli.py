@@ -1,4 +1,4 @@
-"""The ``talking`` command: serve, db, demo."""
+"""The ``talking`` command: serve, db, demo, report, users, tokens."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     workers = workers or settings.workers
     click.echo(f"talking: serving http://{host}:{port}/ with {workers} worker(s) on {_describe(settings)}")
     Granian(
-        "talking.app:create_app",
+        "talking.app:create_asgi_app",
         address=host,
         port=port,
         interface=Interfaces.ASGI,
@@ -87,6 +87,81 @@ def demo(n_responses: int, seed: int, if_empty: bool) -> None:
         click.echo("talking: the database already has surveys; demo not loaded")
     else:
         click.echo(f"talking: demo survey {survey_id} published with {n_responses:,} responses")
+
+
+@db.command("retally")
+@click.argument("survey_id", type=int, required=False)
+def db_retally(survey_id: int | None) -> None:
+    """Recount the running tallies reports read, from the stored responses (one survey, or all)."""
+    from talking.reports import tallies
+
+    async def retally(conn):
+        await conn.run_sync(tallies.rebuild, survey_id)
+
+    _run_in_transaction(retally)
+    click.echo(f"talking: tallies recounted for {'survey ' + str(survey_id) if survey_id else 'every survey'}")
+
+
+@main.command()
+@click.argument("survey_id", type=int)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv", "xlsx", "html"]),
+    default="html",
+    show_default=True,
+    help="json: everything; csv: one row per area and issue; xlsx: a sheet per table; html: the analyst pages",
+)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), required=True, help="File to write")
+def report(survey_id: int, fmt: str, out: str) -> None:
+    """Write a survey's report: ranked issues by district, groups, themes and waves."""
+    from tqdm import tqdm
+
+    from talking import audit
+    from talking.reports import service
+    from talking.reports.api import report_file
+    from talking.surveys.errors import SurveyNotFound
+
+    steps = ["survey definition", "running tallies", "sample of respondents", "sample of comments", "analysis"]
+    with tqdm(total=len(steps) + 1, desc="report", unit="step") as bar:
+
+        def progress(step: str) -> None:
+            """A step starts: the one before it is done."""
+            if step not in steps:  # a previous wave adds its own steps
+                bar.total += 1
+            if bar.postfix:
+                bar.update(1)
+            bar.set_postfix_str(step)
+
+        async def build(conn):
+            built = await conn.run_sync(service.load_inputs, survey_id, progress=progress)
+            built = await asyncio.to_thread(service.analyse, built, progress=progress)
+            await audit.record(
+                conn,
+                "report_exported",
+                actor_email="command line",
+                target_type="survey",
+                target_id=survey_id,
+                detail={"format": fmt, "responses": built.report.responses},
+            )
+            return built
+
+        try:
+            built = _run_in_transaction(build)
+        except SurveyNotFound:
+            raise click.ClickException(f"no survey with id {survey_id}") from None
+        bar.update(1)
+        bar.set_postfix_str(f"writing {fmt}")
+        if fmt == "html":
+            from talking.reports.html import render_report_html
+
+            content = render_report_html(built).encode()
+        else:
+            content, _media_type, _name = report_file(built, fmt)
+        with open(out, "wb") as file:
+            file.write(content)
+        bar.update(1)
+    click.echo(f"talking: report on {built.report.responses} responses written to {out}")
 
 
 @main.group()

@@ -51,3 +51,48 @@ def test_downgrade_to_base_and_back(tmp_path) -> None:
     migrate.upgrade(url)
     migrate.downgrade(url, "base")
     migrate.upgrade(url)
+
+
+def test_0003_fills_ranked_picks_and_tallies_from_answers_already_stored(tmp_path) -> None:
+    """A database that took answers before the tallies existed gets them counted on upgrade."""
+    import sqlite3
+
+    import numpy as np
+
+    from analysis.data import pick_stats
+    from talking.reports.data import AGE_MARGIN, load_frame, load_rows, load_stats
+
+    path = tmp_path / "old.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    migrate.upgrade(url, "0002")
+    answers = [("E07000123", "45-54", ["burglary", "speeding", "fraud"]), ("E07000123", None, ["fraud"])]
+    answers += [("E07000117", "75-and-over", ["speeding", "burglary"])] * 3
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO surveys (id, title, introduction, max_picks, status, created_at, updated_at, ask_about_you,"
+            " wave) VALUES (1, 'Old', '', 3, 'open', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1, 1)"
+        )
+        for position, code in enumerate(["burglary", "speeding", "fraud"]):
+            db.execute("INSERT INTO survey_issues VALUES (1, ?, ?, ?)", (code, position, code.title()))
+        for number, (district, age, picks) in enumerate(answers):
+            response_id = db.execute(
+                "INSERT INTO responses (survey_id, reference, district_code, age_band, channel, submitted_at)"
+                " VALUES (1, ?, ?, ?, 'web', '2026-01-02 00:00:00')",
+                (f"LT-OLD-{number}", district, age),
+            ).lastrowid
+            for rank, code in enumerate(picks, start=1):
+                db.execute("INSERT INTO response_picks VALUES (?, ?, 1, ?, ?)", (response_id, rank, district, code))
+    migrate.upgrade(url)
+    with sqlite3.connect(path) as db:
+        ranked = [r[0] for r in db.execute("SELECT ranked_picks FROM responses ORDER BY id")]
+    assert ranked == [" ".join(picks) for _d, _a, picks in answers]
+
+    from sqlalchemy import create_engine as create_sync_engine
+
+    with create_sync_engine(f"sqlite:///{path}").connect() as conn:
+        frame = load_frame(conn, 1)
+        kept = load_stats(conn, frame)
+        expected = pick_stats(load_rows(conn, frame), [AGE_MARGIN])
+    np.testing.assert_array_equal(kept.by_district().point_cross, expected.by_district().point_cross)
+    np.testing.assert_array_equal(kept.by_district().counts, expected.by_district().counts)
+    assert int(kept.n.sum()) == len(answers)

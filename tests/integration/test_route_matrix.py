@@ -115,6 +115,8 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1" + S + "/close"):                    row(401, 403, 409, 409, 401, 401, survey="closed"),
     ("POST", "/api/v1" + S + "/waves"):                    row(401, 403, 201, 201, 401, 401),
     ("GET", "/api/v1" + S + "/counts"):                    row(401, 200, 200, 200, 401, 401),
+    ("GET", "/api/v1" + S + "/report"):                    row(401, 200, 200, 200, 401, 401),
+    ("GET", "/api/v1" + S + "/responses.csv"):             row(401, 200, 200, 200, 401, 401),
     # --- the staff pages: analysts read; staff change, and published surveys refuse changes (409)
     ("GET", "/staff"):                                     row(303, 200, 200, 200, 303, 303),
     ("GET", "/staff/surveys/new"):                         row(303, 403, 200, 200, 303, 303),

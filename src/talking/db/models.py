@@ -175,6 +175,10 @@ class Response(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     # sha256 of the canonical request, so a reused Idempotency-Key with another body is refused.
     request_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    # Added in 0003: the picks' codes in rank order, space-separated. A copy of response_picks (which
+    # stays the source for counting and proves each code belongs to the survey) so that exports and
+    # samples read one row per response instead of joining five.
+    ranked_picks: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class ResponsePick(Base):
@@ -202,6 +206,55 @@ class ResponsePick(Base):
     survey_id: Mapped[int] = mapped_column(Integer)
     district_code: Mapped[str] = mapped_column(String(9))
     issue_code: Mapped[str] = mapped_column(String(64))
+
+
+class TallyRespondents(Base):
+    """Running count of respondents per survey, district, age band and sex ('' when not given).
+
+    The three tally tables are kept up to date in each submission's transaction (see
+    talking.reports.tallies), so a report reads a few thousand rows however many answers exist.
+    """
+
+    __tablename__ = "tally_respondents"
+
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(9), primary_key=True)
+    age_band: Mapped[str] = mapped_column(String(20), primary_key=True)
+    sex: Mapped[str] = mapped_column(String(20), primary_key=True)
+    respondents: Mapped[int] = mapped_column(BigInteger)
+    comments: Mapped[int] = mapped_column(BigInteger)  # respondents who left a comment
+
+
+class TallyPosition(Base):
+    """Running count of who put which issue at which rank, per survey, district, age band and sex."""
+
+    __tablename__ = "tally_positions"
+
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(9), primary_key=True)
+    age_band: Mapped[str] = mapped_column(String(20), primary_key=True)
+    sex: Mapped[str] = mapped_column(String(20), primary_key=True)
+    issue_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rank: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    picks: Mapped[int] = mapped_column(BigInteger)
+
+
+class TallyPair(Base):
+    """Running sum over respondents of points(a) x points(b) for two issues both picked (a < b by code).
+
+    Borda points are max_picks + 1 - rank; max_picks cannot change once a survey takes answers.
+    With the position counts these give every district's mean points and their covariance.
+    """
+
+    __tablename__ = "tally_pairs"
+
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True)
+    district_code: Mapped[str] = mapped_column(String(9), primary_key=True)
+    age_band: Mapped[str] = mapped_column(String(20), primary_key=True)
+    sex: Mapped[str] = mapped_column(String(20), primary_key=True)
+    issue_a: Mapped[str] = mapped_column(String(64), primary_key=True)
+    issue_b: Mapped[str] = mapped_column(String(64), primary_key=True)
+    point_product: Mapped[int] = mapped_column(BigInteger)
 
 
 class ResponseAnswer(Base):
@@ -302,3 +355,6 @@ users = User.__table__
 sign_in_throttle = SignInThrottle.__table__
 api_tokens = ApiToken.__table__
 audit_events = AuditEvent.__table__
+tally_respondents = TallyRespondents.__table__
+tally_positions = TallyPosition.__table__
+tally_pairs = TallyPair.__table__

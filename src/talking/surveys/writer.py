@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.db.engine import SQLITE_BUSY_TIMEOUT_MS, is_sqlite_busy, writer_engine
 from talking.db.models import response_answers, responses, surveys
+from talking.reports import tallies
 from talking.surveys.errors import IdempotencyConflict, SurveyNotOpen
 from talking.surveys.schemas import Receipt, ResponseCreate
 
@@ -265,8 +266,9 @@ def _earlier_results(
 # PostgreSQL takes a whole batch as one array per column: one statement, prepared once, for any size.
 _POSTGRES_INSERT_RESPONSES = (
     "INSERT INTO responses (survey_id, reference, district_code, comment, age_band, sex, channel, submitted_at,"
-    " idempotency_key, request_digest) SELECT * FROM unnest($1::int[], $2::varchar[], $3::varchar[], $4::text[],"
-    " $5::varchar[], $6::varchar[], $7::varchar[], $8::timestamptz[], $9::varchar[], $10::bytea[])"
+    " idempotency_key, request_digest, ranked_picks) SELECT * FROM unnest($1::int[], $2::varchar[], $3::varchar[],"
+    " $4::text[], $5::varchar[], $6::varchar[], $7::varchar[], $8::timestamptz[], $9::varchar[], $10::bytea[],"
+    " $11::text[])"
     " RETURNING id, reference"
 )
 _POSTGRES_INSERT_PICKS = (
@@ -278,17 +280,17 @@ _SQLITE_INSERT_PICKS = (
 )
 _SQLITE_INSERT_RESPONSES = (
     "INSERT INTO responses (survey_id, reference, district_code, comment, age_band, sex, channel, submitted_at,"
-    " idempotency_key, request_digest) VALUES {rows} RETURNING id, reference"
+    " idempotency_key, request_digest, ranked_picks) VALUES {rows} RETURNING id, reference"
 )
-# SQLite takes many VALUES rows in one statement; at most 99 rows keeps under the 999 parameters
-# that SQLite builds before 3.32 allow.
-_SQLITE_ROWS_PER_INSERT = 99
+# SQLite takes many VALUES rows in one statement; at most 90 rows of 11 keeps under the 999
+# parameters that SQLite builds before 3.32 allow.
+_SQLITE_ROWS_PER_INSERT = 90
 
 
 @functools.cache
 def _sqlite_insert_responses(rows: int) -> str:
-    """INSERT ... RETURNING for this many rows of ten parameters."""
-    return _SQLITE_INSERT_RESPONSES.format(rows=", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows))
+    """INSERT ... RETURNING for this many rows of eleven parameters."""
+    return _SQLITE_INSERT_RESPONSES.format(rows=", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows))
 
 
 def _insert(conn: Connection, to_insert: list[tuple[int, PendingResponse, str]], now: datetime) -> list[int]:
@@ -310,6 +312,7 @@ def _insert(conn: Connection, to_insert: list[tuple[int, PendingResponse, str]],
             stamped_now if p.submitted_at is None else stamp(p.submitted_at),
             p.idempotency_key,
             None if p.digest is None else binary(p.digest),
+            " ".join(p.picks),
         )
         for _index, p, reference in to_insert
     ]
@@ -340,6 +343,7 @@ def _insert(conn: Connection, to_insert: list[tuple[int, PendingResponse, str]],
     ]
     if answer_rows:
         conn.execute(insert(response_answers), answer_rows)
+    tallies.add_batch(conn, ids)
     return ids
 
 

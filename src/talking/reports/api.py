@@ -1,0 +1,107 @@
+"""JSON API v1 for analysts: a survey's report (JSON, CSV, XLSX) and its responses as CSV.
+
+Every download is written to the audit log: reports carry residents' views by district, and the
+responses file carries every answer as given.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Response, Stream
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from talking import audit
+from talking.auth.guards import current_principal, requires
+from talking.auth.pages import client_ip
+from talking.questionnaires import services as questionnaires
+from talking.reports import exports
+from talking.reports.responses_csv import stream_responses_csv
+from talking.reports.service import ReportCache, SurveyReport
+from talking.surveys.errors import SurveyNotFound
+
+ANALYST = requires("analyst")
+Format = Literal["json", "csv", "xlsx"]
+
+MEDIA_TYPES = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def report_file(built: SurveyReport, fmt: str) -> tuple[bytes, str, str]:
+    """The report in a format: (content, media type, file name)."""
+    content = {"json": exports.to_json, "csv": lambda b: exports.to_csv(b).encode(), "xlsx": exports.to_xlsx}[fmt]
+    name = f"talking-survey-{built.frame.id}-wave-{built.frame.wave}-report.{fmt}"
+    return content(built), MEDIA_TYPES[fmt], name
+
+
+def attachment(name: str) -> dict[str, str]:
+    """Headers that make a browser save the response as a file."""
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+class ReportController(Controller):
+    """Reports for analysts, staff and admins. Bearer tokens act with their user's role."""
+
+    path = "/api/v1/surveys/{survey_id:int}"
+    tags: ClassVar[list[str]] = ["reports"]
+    guards: ClassVar[list[Any]] = [ANALYST]
+
+    @get("/report", summary="The survey's report: ranked issues by district, groups, themes, waves")
+    async def report(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        survey_id: FromPath[int],
+        fmt: Annotated[Format, QueryParameter(name="format", description="json, csv or xlsx")] = "json",
+    ) -> Response[bytes]:
+        """Rebuilt when answers have arrived since the last request, otherwise served from memory."""
+        cache: ReportCache = request.app.state.reports
+        built = await cache.get(survey_id)
+        content, media_type, name = report_file(built, fmt)
+        await audit.record(
+            db_session,
+            "report_exported",
+            actor=current_principal(request),
+            target_type="survey",
+            target_id=survey_id,
+            detail={"format": fmt, "responses": built.report.responses},
+            ip=client_ip(request),
+        )
+        headers = {} if fmt == "json" else attachment(name)
+        return Response(content, media_type=media_type, headers=headers)
+
+    @get("/responses.csv", summary="Every response as CSV, one row per response (streamed)")
+    async def responses_csv(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        survey_id: FromPath[int],
+    ) -> Stream:
+        """Picks in rank order, about-you answers, comments and extra questions; text cells are formula-safe."""
+        if not await questionnaires.exists(db_session, survey_id):
+            raise SurveyNotFound(survey_id)
+        await audit.record(
+            db_session,
+            "responses_exported",
+            actor=current_principal(request),
+            target_type="survey",
+            target_id=survey_id,
+            detail={"format": "csv"},
+            ip=client_ip(request),
+        )
+        await db_session.commit()  # recorded before the first byte leaves, whatever happens later
+        engine = request.app.state.engine
+
+        async def rows():
+            async with engine.connect() as conn:
+                async for chunk in stream_responses_csv(conn, survey_id):
+                    yield chunk
+
+        name = f"talking-survey-{survey_id}-responses.csv"
+        return Stream(rows(), media_type=MEDIA_TYPES["csv"], headers=attachment(name))

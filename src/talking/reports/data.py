@@ -1,0 +1,229 @@
+"""A survey's answers, out of the database in the shapes `analysis` takes.
+
+Statistics come from the running tallies (talking.reports.tallies): their cost grows with
+districts x issues, not with answers. Respondent rows, which only the Plackett-Luce check,
+opinion groups and themes need, come as a reproducible pseudo-random sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Connection, func, select, text
+
+from analysis.data import NO_PICK, PickStats, Responses
+from talking.db.models import (
+    survey_districts,
+    survey_issues,
+    surveys,
+    tally_pairs,
+    tally_positions,
+    tally_respondents,
+)
+from talking.reference import districts as reference_districts
+from talking.surveys.errors import SurveyNotFound
+
+# Raking margin: Census 2021 gives each district's people aged 15-64 and 65 and over; residents
+# answer in finer bands from 16, which map onto those two levels. "Prefer not to say" and no
+# answer are unknown (NO_PICK) and sit out the raking (see analysis.weighting).
+AGE_MARGIN = "age"
+AGE_LEVELS = ("16 to 64", "65 and over")
+AGE_LEVEL_OF_BAND = {
+    "16-24": 0,
+    "25-34": 0,
+    "35-44": 0,
+    "45-54": 0,
+    "55-64": 0,
+    "65-74": 1,
+    "75-and-over": 1,
+}
+# Weighting cells are the age levels plus unknown, always in this order.
+CELL_LEVELS = np.array([[NO_PICK], [0], [1]], dtype=np.int64)
+_CELL_OF_LEVEL = {NO_PICK: 0, 0: 1, 1: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyFrame:
+    """What a report is about: the survey, its issues in order and the districts it reports on."""
+
+    id: int
+    title: str
+    status: str
+    wave: int
+    previous_wave_id: int | None
+    max_picks: int
+    issue_codes: list[str]
+    issue_labels: list[str]
+    district_codes: list[str]  # the districts covered, and any that answered, in name order
+    district_names: list[str]
+    population: np.ndarray  # Census 2021 residents per district
+    age_targets: np.ndarray  # (districts, 2): population shares aged 15-64 and 65+
+
+    def district_index(self) -> dict[str, int]:
+        """District code -> position in the report."""
+        return {code: i for i, code in enumerate(self.district_codes)}
+
+    def issue_index(self) -> dict[str, int]:
+        """Issue code -> position in the report."""
+        return {code: i for i, code in enumerate(self.issue_codes)}
+
+
+def load_frame(conn: Connection, survey_id: int) -> SurveyFrame:
+    """The survey's definition and reference data; raises SurveyNotFound."""
+    survey = conn.execute(select(surveys).where(surveys.c.id == survey_id)).one_or_none()
+    if survey is None:
+        raise SurveyNotFound(survey_id)
+    issues = conn.execute(
+        select(survey_issues.c.code, survey_issues.c.label)
+        .where(survey_issues.c.survey_id == survey_id)
+        .order_by(survey_issues.c.position)
+    ).all()
+    sd = survey_districts
+    covered = set(conn.execute(select(sd.c.district_code).where(sd.c.survey_id == survey_id)).scalars())
+    answered = set(
+        conn.execute(
+            select(tally_respondents.c.district_code).where(tally_respondents.c.survey_id == survey_id).distinct()
+        ).scalars()
+    )
+    areas = [d for d in reference_districts() if d.code in covered | answered]
+    adults = np.array([[d.aged_15_to_64, d.aged_65_and_over] for d in areas], dtype=float).reshape(-1, 2)
+    return SurveyFrame(
+        id=survey.id,
+        title=survey.title,
+        status=survey.status,
+        wave=survey.wave,
+        previous_wave_id=survey.previous_wave_id,
+        max_picks=survey.max_picks,
+        issue_codes=[i.code for i in issues],
+        issue_labels=[i.label for i in issues],
+        district_codes=[d.code for d in areas],
+        district_names=[d.name for d in areas],
+        population=np.array([d.population for d in areas], dtype=float),
+        age_targets=adults / np.maximum(adults.sum(axis=1, keepdims=True), 1),
+    )
+
+
+def age_level(band: str | None) -> int:
+    """The raking level of an answered age band (NO_PICK when not given or not said)."""
+    return AGE_LEVEL_OF_BAND.get(band or "", NO_PICK)
+
+
+def load_stats(conn: Connection, frame: SurveyFrame) -> PickStats:
+    """Sufficient statistics by district and age level, read from the running tallies."""
+    d_at, i_at = frame.district_index(), frame.issue_index()
+    n_d, n_c, n_i, top = len(frame.district_codes), len(CELL_LEVELS), len(frame.issue_codes), frame.max_picks
+    n = np.zeros((n_d, n_c), dtype=np.int64)
+    counts = np.zeros((n_d, n_c, n_i, top), dtype=np.int64)
+    cross = np.zeros((n_d, n_c, n_i, n_i), dtype=np.int64)
+    t = tally_respondents
+    for code, band, count in conn.execute(
+        select(t.c.district_code, t.c.age_band, t.c.respondents).where(t.c.survey_id == frame.id)
+    ):
+        n[d_at[code], _CELL_OF_LEVEL[age_level(band)]] += count
+    p = tally_positions
+    for code, band, issue, rank, count in conn.execute(
+        select(p.c.district_code, p.c.age_band, p.c.issue_code, p.c.rank, p.c.picks).where(p.c.survey_id == frame.id)
+    ):
+        counts[d_at[code], _CELL_OF_LEVEL[age_level(band)], i_at[issue], rank - 1] += count
+    q = tally_pairs
+    for code, band, a, b, product in conn.execute(
+        select(q.c.district_code, q.c.age_band, q.c.issue_a, q.c.issue_b, q.c.point_product).where(
+            q.c.survey_id == frame.id
+        )
+    ):
+        d, c, i, j = d_at[code], _CELL_OF_LEVEL[age_level(band)], i_at[a], i_at[b]
+        cross[d, c, i, j] += product
+        cross[d, c, j, i] += product
+    points = np.arange(top, 0, -1)
+    idx = np.arange(n_i)
+    cross[:, :, idx, idx] = counts @ points**2
+    return PickStats(
+        n=n,
+        counts=counts,
+        point_sum=counts @ points,
+        point_cross=cross,
+        max_picks=top,
+        cell_levels=CELL_LEVELS.copy(),
+        margins=[AGE_MARGIN],
+    )
+
+
+def respondents(conn: Connection, survey_id: int) -> int:
+    """How many responses the survey has, from the tallies."""
+    total = conn.execute(
+        select(func.coalesce(func.sum(tally_respondents.c.respondents), 0)).where(
+            tally_respondents.c.survey_id == survey_id
+        )
+    ).scalar_one()
+    return int(total)
+
+
+# A reproducible sample: Knuth's multiplicative hash of the id, kept when below a cut. Unlike
+# "every k-th id" it cannot fall into step with any pattern in the order answers arrived.
+_HASH = "((r.id * 2654435761) % 4294967296)"
+
+
+def _sample_condition(fraction: float) -> tuple[str, dict[str, int]]:
+    if fraction >= 1:
+        return "1 = 1", {}
+    return f"{_HASH} < :cut", {"cut": int(fraction * 4294967296)}
+
+
+def load_rows(conn: Connection, frame: SurveyFrame, fraction: float = 1.0) -> Responses:
+    """Respondent rows (all, or a pseudo-random fraction), with the age level as a trait."""
+    condition, params = _sample_condition(fraction)
+    rows = conn.execute(
+        text(
+            "SELECT r.district_code, r.age_band, r.ranked_picks FROM responses r"  # noqa: S608 - no input in the text
+            f" WHERE r.survey_id = :survey_id AND {condition} ORDER BY r.id"
+        ),
+        {"survey_id": frame.id, **params},
+    ).all()
+    d_at, i_at = frame.district_index(), frame.issue_index()
+    picks = np.full((len(rows), frame.max_picks), NO_PICK, dtype=np.int64)
+    for at, row in enumerate(rows):
+        ranked = [i_at[code] for code in row[2].split()]
+        picks[at, : len(ranked)] = ranked
+    return Responses(
+        picks=picks,
+        district=np.array([d_at[r[0]] for r in rows], dtype=np.int64),
+        n_issues=len(frame.issue_codes),
+        n_districts=len(frame.district_codes),
+        traits={AGE_MARGIN: np.array([age_level(r[1]) for r in rows], dtype=np.int64)},
+    ).check()
+
+
+def load_sample(conn: Connection, frame: SurveyFrame, size: int) -> Responses:
+    """About `size` respondent rows, a reproducible pseudo-random sample (all rows when fewer)."""
+    total = respondents(conn, frame.id)
+    return load_rows(conn, frame, 1.0 if total <= size else size / total)
+
+
+def load_comments(conn: Connection, frame: SurveyFrame, size: int) -> tuple[list[str], np.ndarray]:
+    """About `size` comments, a reproducible sample, with each one's district index."""
+    t = tally_respondents
+    total = conn.execute(select(func.coalesce(func.sum(t.c.comments), 0)).where(t.c.survey_id == frame.id)).scalar_one()
+    condition, params = _sample_condition(1.0 if total <= size else size / total)
+    rows = conn.execute(
+        text(
+            "SELECT r.district_code, r.comment FROM responses r"  # noqa: S608 - no input in the text
+            f" WHERE r.survey_id = :survey_id AND {condition} AND r.comment <> '' ORDER BY r.id"
+        ),
+        {"survey_id": frame.id, **params},
+    ).all()
+    d_at = frame.district_index()
+    return [r[1] for r in rows], np.array([d_at[r[0]] for r in rows], dtype=np.int64)
+
+
+__all__ = [
+    "AGE_LEVELS",
+    "AGE_MARGIN",
+    "SurveyFrame",
+    "load_comments",
+    "load_frame",
+    "load_rows",
+    "load_sample",
+    "load_stats",
+    "respondents",
+]

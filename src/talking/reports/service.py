@@ -1,0 +1,182 @@
+"""Build a survey's report: load its statistics and samples, run `analysis`, cache the result.
+
+The database part runs on the caller's connection; the analysis is CPU work, so the web app
+runs it in a worker thread (`build_async`) with OpenMP limited to one thread: on a small shared
+machine k-means threads waiting on each other cost far more than they gain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio.to_thread
+import msgspec
+import numpy as np
+from sqlalchemy import Connection, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from threadpoolctl import threadpool_limits
+
+from analysis.data import PickStats, Responses
+from analysis.report import ReportSettings, build_report
+from analysis.schemas import Report
+from talking.db.models import surveys
+from talking.reports.data import (
+    AGE_MARGIN,
+    SurveyFrame,
+    load_comments,
+    load_frame,
+    load_sample,
+    load_stats,
+    respondents,
+)
+from talking.surveys.errors import SurveyNotFound
+
+DEFAULT_SETTINGS = ReportSettings()
+# Respondent rows the Plackett-Luce check and opinion groups are fitted on, and comments the
+# themes are drawn from: reproducible samples, so a report costs the same at any size.
+ROW_SAMPLE = 30_000
+COMMENT_SAMPLE = 5_000
+
+Progress = Callable[[str], None]
+
+
+@dataclass(slots=True)
+class ReportInputs:
+    """Everything read from the database for one wave's report."""
+
+    frame: SurveyFrame
+    stats: PickStats
+    rows: Responses | None
+    comments: list[str]
+    comment_district: np.ndarray
+    previous: ReportInputs | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyReport:
+    """A report and the survey it is about."""
+
+    frame: SurveyFrame
+    report: Report
+
+    def document(self) -> dict:
+        """The JSON document: the report's fields plus a `survey` block."""
+        f = self.frame
+        survey = {"id": f.id, "title": f.title, "status": f.status, "wave": f.wave}
+        survey["previous_wave_id"] = f.previous_wave_id
+        return {"survey": survey, **msgspec.to_builtins(self.report)}
+
+
+def _quiet(_step: str) -> None:
+    return None
+
+
+def load_inputs(conn: Connection, survey_id: int, *, progress: Progress = _quiet, with_previous: bool = True):
+    """Read a wave (and, for its changes, the previous wave's statistics) from the database."""
+    progress("survey definition")
+    frame = load_frame(conn, survey_id)
+    progress("running tallies")
+    stats = load_stats(conn, frame)
+    if not with_previous:  # a previous wave only lends its tables, not its groups or themes
+        return ReportInputs(frame, stats, None, [], np.zeros(0, dtype=np.int64))
+    progress("sample of respondents")
+    rows = load_sample(conn, frame, ROW_SAMPLE)
+    progress("sample of comments")
+    comments, where = load_comments(conn, frame, COMMENT_SAMPLE)
+    previous = None
+    if frame.previous_wave_id is not None:
+        progress("previous wave")
+        previous = load_inputs(conn, frame.previous_wave_id, with_previous=False)
+    return ReportInputs(frame, stats, rows if len(rows) else None, comments, where, previous)
+
+
+def analyse(inputs: ReportInputs, settings: ReportSettings = DEFAULT_SETTINGS, *, progress: Progress = _quiet):
+    """Run the analysis on what was read (CPU only, no database)."""
+    previous = None
+    if inputs.previous is not None:
+        progress("analysis of the previous wave")
+        previous = analyse(inputs.previous, settings).report
+    progress("analysis")
+    f = inputs.frame
+    with threadpool_limits(1):
+        report = build_report(
+            f.issue_codes,
+            f.issue_labels,
+            f.district_codes,
+            f.district_names,
+            stats=inputs.stats,
+            responses=inputs.rows,
+            # with no answers at all there is nothing to weight (and no district to renormalise over)
+            population=f.population if inputs.stats.n.sum() else None,
+            margin_targets={AGE_MARGIN: f.age_targets},
+            comments=inputs.comments or None,
+            comment_district=inputs.comment_district,
+            previous=previous,
+            settings=settings,
+        )
+    return SurveyReport(f, report)
+
+
+def build(conn: Connection, survey_id: int, settings: ReportSettings = DEFAULT_SETTINGS, *, progress=_quiet):
+    """Load and analyse in one go (the CLI's path)."""
+    return analyse(load_inputs(conn, survey_id, progress=progress), settings, progress=progress)
+
+
+class ReportCache:
+    """The latest reports, rebuilt only when a survey's answers have changed.
+
+    Keyed by survey and its respondent count (and the previous wave's), so a new answer makes
+    the next request rebuild; concurrent requests for the same report wait for one build.
+    """
+
+    def __init__(self, engine: AsyncEngine, size: int = 8, settings: ReportSettings = DEFAULT_SETTINGS) -> None:
+        self.engine = engine
+        self.size = size
+        self.settings = settings
+        self._reports: OrderedDict[tuple, SurveyReport] = OrderedDict()
+        self._building: dict[tuple, asyncio.Future[SurveyReport]] = {}
+
+    async def get(self, survey_id: int) -> SurveyReport:
+        """The survey's report, from the cache when no answer has arrived since; raises SurveyNotFound."""
+        async with self.engine.connect() as conn:
+            key = await conn.run_sync(_cache_key, survey_id)
+            if key in self._reports:
+                self._reports.move_to_end(key)
+                return self._reports[key]
+            if key in self._building:
+                return await asyncio.shield(self._building[key])
+            future = asyncio.get_running_loop().create_future()
+            self._building[key] = future
+            try:
+                inputs = await conn.run_sync(load_inputs, survey_id)
+                report = await anyio.to_thread.run_sync(analyse, inputs, self.settings)
+            except BaseException as exc:
+                future.set_exception(exc)
+                future.exception()  # retrieved: no "never retrieved" warning when nobody else waited
+                raise
+            finally:
+                del self._building[key]
+        future.set_result(report)
+        self._reports[key] = report
+        while len(self._reports) > self.size:
+            self._reports.popitem(last=False)
+        return report
+
+
+def _cache_key(conn: Connection, survey_id: int) -> tuple:
+    """What a report depends on that can change after publishing: answers, and the status shown."""
+    query = select(surveys.c.status, surveys.c.previous_wave_id).where(surveys.c.id == survey_id)
+    row = conn.execute(query).one_or_none()
+    if row is None:
+        raise SurveyNotFound(survey_id)
+    previous = row.previous_wave_id
+    return (
+        survey_id,
+        row.status,
+        respondents(conn, survey_id),
+        previous,
+        None if previous is None else respondents(conn, previous),
+    )

@@ -1,0 +1,119 @@
+"""The running tallies and the report loaders, on a real SQLite file and a real PostgreSQL database.
+
+The tallies are the writer's work, so these tests store answers through the real writer (the demo
+loader's path) and check every count against an independent tally of the stored rows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from analysis.data import NO_PICK, pick_stats
+from talking.db.engine import create_engine
+from talking.demo import load_demo, synthetic_responses
+from talking.reports import service, tallies
+from talking.reports.data import AGE_MARGIN, load_frame, load_rows, load_sample, load_stats
+from talking.settings import Settings
+from talking.surveys.errors import SurveyNotFound
+from talking.surveys.writer import ResponseWriter
+from tests.conftest import DEMO_ISSUES, publish_survey
+
+
+@pytest.fixture
+async def demo(each_database_url: str) -> tuple[AsyncEngine, int]:
+    """A database holding the demo survey with 1,500 answers stored by the real writer."""
+    survey_id = await load_demo(Settings(database_url=each_database_url), 1_500, seed=7)
+    engine = create_engine(each_database_url)
+    yield engine, survey_id
+    await engine.dispose()
+
+
+def _by_level(stats, level: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One weighting cell's arrays, found by its level (cells may be ordered differently)."""
+    (cell,) = np.flatnonzero(stats.cell_levels[:, 0] == level)
+    return stats.n[:, cell], stats.counts[:, cell], stats.point_cross[:, cell]
+
+
+async def test_tallies_equal_an_independent_count_of_the_stored_rows(demo) -> None:
+    engine, survey_id = demo
+    async with engine.connect() as conn:
+        frame = await conn.run_sync(load_frame, survey_id)
+        kept = await conn.run_sync(load_stats, frame)
+        rows = await conn.run_sync(load_rows, frame)
+    assert len(rows) == 1_500 == int(kept.n.sum())
+    expected = pick_stats(rows, [AGE_MARGIN])
+    kept.check()
+    for level in (NO_PICK, 0, 1):
+        for got, want in zip(_by_level(kept, level), _by_level(expected, level), strict=True):
+            np.testing.assert_array_equal(got, want)
+
+
+async def test_rebuilding_the_tallies_gives_the_same_counts(demo) -> None:
+    engine, survey_id = demo
+    async with engine.connect() as conn:
+        frame = await conn.run_sync(load_frame, survey_id)
+        before = await conn.run_sync(load_stats, frame)
+    async with engine.begin() as conn:
+        await conn.run_sync(tallies.rebuild)
+    async with engine.connect() as conn:
+        after = await conn.run_sync(load_stats, frame)
+    for name in ("n", "counts", "point_sum", "point_cross"):
+        np.testing.assert_array_equal(getattr(after, name), getattr(before, name))
+
+
+async def test_tallies_only_count_committed_answers_of_their_own_survey(each_database_url: str) -> None:
+    engine = create_engine(each_database_url)
+    try:
+        first = await publish_survey(engine)
+        second = await publish_survey(engine, max_picks=3)
+        writer = ResponseWriter(engine)
+        answers = synthetic_responses(list(DEMO_ISSUES), 3, 40, 1, datetime.now(UTC))
+        for i, answer in enumerate(answers):
+            answer.survey_id = first if i % 2 else second
+        await writer.store_now(answers)
+        async with engine.connect() as conn:
+            for survey_id, top in ((first, 5), (second, 3)):
+                frame = await conn.run_sync(load_frame, survey_id)
+                kept = await conn.run_sync(load_stats, frame)
+                assert int(kept.n.sum()) == 20 and kept.max_picks == top
+                expected = pick_stats(await conn.run_sync(load_rows, frame), [AGE_MARGIN]).by_district()
+                np.testing.assert_array_equal(kept.by_district().point_cross, expected.point_cross)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_sample_is_reproducible_and_about_the_size_asked(demo) -> None:
+    engine, survey_id = demo
+    async with engine.connect() as conn:
+        frame = await conn.run_sync(load_frame, survey_id)
+        one = await conn.run_sync(load_sample, frame, 500)
+        two = await conn.run_sync(load_sample, frame, 500)
+        everything = await conn.run_sync(load_sample, frame, 10_000)
+    assert 400 <= len(one) <= 600
+    np.testing.assert_array_equal(one.picks, two.picks)
+    assert len(everything) == 1_500
+
+
+async def test_the_report_is_built_from_the_database(demo) -> None:
+    engine, survey_id = demo
+    async with engine.connect() as conn:
+        built = await conn.run_sync(service.build, survey_id)
+    report = built.report
+    assert report.responses == 1_500
+    shown = [d for d in report.districts if not d.suppressed]
+    assert shown and all(d.weighted_issues for d in shown)
+    assert "raked within district to age" in report.method.weighting
+    assert report.opinion_groups is not None and report.themes
+    document = built.document()
+    assert document["survey"]["id"] == survey_id and document["responses"] == 1_500
+
+
+async def test_an_unknown_survey_is_refused(demo) -> None:
+    engine, _survey_id = demo
+    async with engine.connect() as conn:
+        with pytest.raises(SurveyNotFound):
+            await conn.run_sync(load_frame, 987_654)
