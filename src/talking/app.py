@@ -31,7 +31,7 @@ from talking.questionnaires.api import QuestionnaireController
 from talking.questionnaires.pages import QuestionnairePages
 from talking.questionnaires.preview import PreviewPages
 from talking.reports.api import ReportController
-from talking.reports.service import ReportCache
+from talking.reports.service import ReportCache, report_settings
 from talking.security import CspNonceMiddleware, add_security_headers
 from talking.sessions import DatabaseStore
 from talking.settings import Settings
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     sessions = session_config(settings)
     catalogue = SurveyCatalogue(engine)
     writer = ResponseWriter(engine, max_batch=settings.max_batch)
-    reports = ReportCache(engine)
+    reports = ReportCache(engine, settings=report_settings(settings))
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:

@@ -113,7 +113,20 @@ def db_retally(survey_id: int | None) -> None:
     help="json: everything; csv: one row per area and issue; xlsx: a sheet per table; html: the analyst pages",
 )
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), required=True, help="File to write")
-def report(survey_id: int, fmt: str, out: str) -> None:
+@click.option(
+    "--bootstrap",
+    is_flag=True,
+    help="Intervals by resampling respondents within district (reads every response) instead of from the tallies",
+)
+@click.option("--draws", type=click.IntRange(min=100), default=2000, show_default=True, help="Draws, or replicates B")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed: the same seed gives the same report")
+@click.option(
+    "--min-cell",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Suppress below this many [TALKING_REPORT_MIN_CELL, 10]",
+)
+def report(survey_id: int, fmt: str, out: str, bootstrap: bool, draws: int, seed: int, min_cell: int | None) -> None:
     """Write a survey's report: ranked issues by district, groups, themes and waves."""
     from tqdm import tqdm
 
@@ -133,9 +146,18 @@ def report(survey_id: int, fmt: str, out: str) -> None:
                 bar.update(1)
             bar.set_postfix_str(step)
 
+        app_settings = Settings.from_env()
+        method = service.report_settings(
+            app_settings,
+            interval="bootstrap" if bootstrap else "gaussian",
+            draws=draws,
+            random_state=seed,
+            min_cell=min_cell or app_settings.report_min_cell,
+        )
+
         async def build(conn):
-            built = await conn.run_sync(service.load_inputs, survey_id, progress=progress)
-            built = await asyncio.to_thread(service.analyse, built, progress=progress)
+            inputs = await conn.run_sync(service.load_inputs, survey_id, progress=progress, all_rows=bootstrap)
+            built = await asyncio.to_thread(service.analyse, inputs, method, progress=progress)
             await audit.record(
                 conn,
                 "report_exported",

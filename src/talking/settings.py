@@ -25,6 +25,8 @@ class Settings:
     # Most responses the writer commits in one transaction; see surveys/writer.py.
     max_batch: int = 256
     debug: bool = False
+    # Reports suppress any district (or cell) with fewer respondents than this (disclosure control).
+    report_min_cell: int = 10
 
     @property
     def is_sqlite(self) -> bool:
@@ -45,7 +47,19 @@ class Settings:
             redis_url=env.get("TALKING_REDIS_URL") or None,
             https=env.get("TALKING_HTTPS", "").lower() in {"1", "true", "yes"},
             debug=env.get("TALKING_DEBUG", "") in {"1", "true", "yes"},
+            report_min_cell=_positive_int(env.get("TALKING_REPORT_MIN_CELL", "10"), "TALKING_REPORT_MIN_CELL"),
         )
+
+
+def _positive_int(text: str, name: str) -> int:
+    """A whole number of at least 1, or a clear error naming the variable."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {text!r}")
+    return value
 
 
 def _local_secret_key() -> str:

@@ -83,3 +83,60 @@ def test_help_lists_the_commands(tmp_path: Path) -> None:
     assert result.returncode == 0
     for command in ("serve", "db", "demo"):
         assert command in result.stdout
+
+
+@pytest.fixture
+def demo_database(fresh_sqlite: str, tmp_path: Path) -> str:
+    """The demo survey (id 1) with 800 answers."""
+    assert talking("db", "upgrade", database_url=fresh_sqlite, cwd=tmp_path).returncode == 0
+    assert talking("demo", "--responses", "800", "--seed", "3", database_url=fresh_sqlite, cwd=tmp_path).returncode == 0
+    return fresh_sqlite
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "xlsx"])
+def test_report_writes_each_format_with_progress(demo_database: str, tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / f"report.{fmt}"
+    done = talking("report", "1", "--format", fmt, "--out", str(out), database_url=demo_database, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "report on 800 responses" in done.stdout
+    assert "100%" in done.stderr and "analysis" in done.stderr  # the progress bar named its steps
+    content = out.read_bytes()
+    if fmt == "json":
+        import json
+
+        report = json.loads(content)
+        assert report["responses"] == 800 and len(report["districts"]) == 14
+    elif fmt == "csv":
+        assert content.startswith(b"area_type,area_code,area_name,weighting")
+    else:
+        assert content[:2] == b"PK"  # a zip container, as every XLSX is
+    engine = create_sync_engine(demo_database.replace("+aiosqlite", ""))
+    with engine.connect() as conn:
+        audited = conn.execute(
+            text("SELECT actor_email, detail FROM audit_events WHERE action = 'report_exported'")
+        ).all()
+    assert audited and audited[0][0] == "command line" and fmt in audited[0][1]
+
+
+def test_report_method_options_reach_the_report(demo_database: str, tmp_path: Path) -> None:
+    import json
+
+    out = tmp_path / "r.json"
+    args = ["report", "1", "--format", "json", "--out", str(out), "--bootstrap", "--draws", "200", "--seed", "9"]
+    done = talking(*args, "--min-cell", "5000", database_url=demo_database, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(out.read_text())
+    assert (report["method"]["interval"], report["method"]["draws"], report["method"]["random_state"]) == (
+        "bootstrap",
+        200,
+        9,
+    )
+    assert all(d["suppressed"] for d in report["districts"])  # 800 answers, none reaches 5,000
+
+
+def test_report_on_an_unknown_survey_fails_clearly(demo_database: str, tmp_path: Path) -> None:
+    out = tmp_path / "none.json"
+    done = talking("report", "99", "--format", "json", "--out", str(out), database_url=demo_database, cwd=tmp_path)
+    assert done.returncode != 0
+    assert "no survey with id 99" in done.stderr
+    assert not out.exists()

@@ -28,6 +28,7 @@ from talking.reports.data import (
     SurveyFrame,
     load_comments,
     load_frame,
+    load_rows,
     load_sample,
     load_stats,
     respondents,
@@ -41,6 +42,11 @@ ROW_SAMPLE = 30_000
 COMMENT_SAMPLE = 5_000
 
 Progress = Callable[[str], None]
+
+
+def report_settings(app_settings, **changes) -> ReportSettings:
+    """The report method for this deployment: defaults, its suppression threshold, then any changes."""
+    return msgspec.structs.replace(DEFAULT_SETTINGS, **{"min_cell": app_settings.report_min_cell, **changes})
 
 
 @dataclass(slots=True)
@@ -74,22 +80,33 @@ def _quiet(_step: str) -> None:
     return None
 
 
-def load_inputs(conn: Connection, survey_id: int, *, progress: Progress = _quiet, with_previous: bool = True):
-    """Read a wave (and, for its changes, the previous wave's statistics) from the database."""
+def load_inputs(
+    conn: Connection,
+    survey_id: int,
+    *,
+    progress: Progress = _quiet,
+    with_previous: bool = True,
+    all_rows: bool = False,
+):
+    """Read a wave (and, for its changes, the previous wave's statistics) from the database.
+
+    all_rows reads every respondent instead of a sample: the bootstrap resamples them all.
+    """
     progress("survey definition")
     frame = load_frame(conn, survey_id)
     progress("running tallies")
     stats = load_stats(conn, frame)
     if not with_previous:  # a previous wave only lends its tables, not its groups or themes
-        return ReportInputs(frame, stats, None, [], np.zeros(0, dtype=np.int64))
+        rows = load_rows(conn, frame) if all_rows else None
+        return ReportInputs(frame, stats, rows, [], np.zeros(0, dtype=np.int64))
     progress("sample of respondents")
-    rows = load_sample(conn, frame, ROW_SAMPLE)
+    rows = load_rows(conn, frame) if all_rows else load_sample(conn, frame, ROW_SAMPLE)
     progress("sample of comments")
     comments, where = load_comments(conn, frame, COMMENT_SAMPLE)
     previous = None
     if frame.previous_wave_id is not None:
         progress("previous wave")
-        previous = load_inputs(conn, frame.previous_wave_id, with_previous=False)
+        previous = load_inputs(conn, frame.previous_wave_id, with_previous=False, all_rows=all_rows)
     return ReportInputs(frame, stats, rows if len(rows) else None, comments, where, previous)
 
 
