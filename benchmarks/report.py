@@ -26,7 +26,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from talking.db.engine import create_engine
-from talking.db.migrate import upgrade
+from talking.db.migrate import heads, upgrade
 from talking.demo import load_demo
 from talking.reports import service
 from talking.reports.responses_csv import stream_responses_csv
@@ -37,7 +37,8 @@ BENCH_DIR = Path(__file__).resolve().parent.parent / "var" / "bench"
 
 def database(responses: int, fresh: bool) -> str:
     """A SQLite file with the demo survey (id 1) holding this many responses, made once."""
-    path = BENCH_DIR / f"report-{responses}.db"
+    # named by schema revision too, so a kept file never outlives a migration
+    path = BENCH_DIR / f"report-{responses}-rev{heads()[0]}.db"
     if path.exists() and not fresh:
         with sqlite3.connect(path) as conn:
             if conn.execute("SELECT count(*) FROM responses").fetchone()[0] == responses:
@@ -59,13 +60,15 @@ async def time_report(url: str, repeats: int) -> list[tuple[str, float]]:
     try:
         for _ in range(repeats):
             marks: list[tuple[str, float]] = []
+
+            def mark(step: str, marks: list[tuple[str, float]] = marks) -> None:
+                marks.append((step, time.perf_counter()))
+
             async with engine.connect() as conn:
-                inputs = await conn.run_sync(
-                    service.load_inputs, 1, progress=lambda step: marks.append((step, time.perf_counter()))
-                )
-            marks.append(("(database done)", time.perf_counter()))
-            built = service.analyse(inputs, progress=lambda step: marks.append((step, time.perf_counter())))
-            marks.append(("(end)", time.perf_counter()))
+                inputs = await conn.run_sync(service.load_inputs, 1, progress=mark)
+            mark("(database done)")
+            built = service.analyse(inputs, progress=mark)
+            mark("(end)")
             assert built.report.responses > 0
             steps = [(marks[i][0], marks[i + 1][1] - marks[i][1]) for i in range(len(marks) - 1)]
             steps.append(("total", marks[-1][1] - marks[0][1]))
@@ -122,7 +125,8 @@ def main() -> None:
         peak = asyncio.run(stream_csv(urls[n], True))[3]
         rate = rows / seconds
         print(
-            f"{rows:>10,} rows {size / 1e6:7.1f} MB {seconds:6.2f} s {rate:>9,.0f} rows/s  peak memory {peak / 1e6:5.1f} MB"
+            f"{rows:>10,} rows {size / 1e6:7.1f} MB {seconds:6.2f} s {rate:>9,.0f} rows/s"
+            f"  peak memory {peak / 1e6:5.1f} MB"
         )
         if n == args.csv_responses:
             verdict = "met" if seconds < 1 else "NOT met"
