@@ -187,3 +187,17 @@ async def test_responses_csv_has_every_stored_answer_and_is_formula_safe(
     assert all(r["submitted_at"].endswith("Z") for r in rows)
     hostile = [r["comment"] for r in rows if "HYPERLINK" in r["comment"]]
     assert hostile == ['\'=HYPERLINK("http://evil.example","click")']
+
+
+async def test_a_new_answer_shows_in_the_next_report(client: AsyncTestClient, survey: int, token: str) -> None:
+    before = (await client.get(f"/api/v1/surveys/{survey}/report", headers=auth(token))).json()
+    again = (await client.get(f"/api/v1/surveys/{survey}/report", headers=auth(token))).json()
+    assert again == before  # nothing new: the same report (served from memory)
+    sent = await client.post(
+        f"/api/v1/surveys/{survey}/responses", json={"district": PRESTON, "picks": [DEMO_ISSUES[0]]}
+    )
+    assert sent.status_code == 201
+    after = (await client.get(f"/api/v1/surveys/{survey}/report", headers=auth(token))).json()
+    assert after["responses"] == before["responses"] + 1
+    preston = next(d for d in after["districts"] if d["code"] == PRESTON)
+    assert preston["responses"] == 151

@@ -117,3 +117,32 @@ async def test_an_unknown_survey_is_refused(demo) -> None:
     async with engine.connect() as conn:
         with pytest.raises(SurveyNotFound):
             await conn.run_sync(load_frame, 987_654)
+
+
+async def test_a_later_wave_is_compared_with_the_one_before(each_database_url: str) -> None:
+    from sqlalchemy import update
+
+    from talking.db.models import surveys
+
+    engine = create_engine(each_database_url)
+    try:
+        first = await publish_survey(engine)
+        second = await publish_survey(engine)
+        async with engine.begin() as conn:
+            await conn.execute(update(surveys).where(surveys.c.id == second).values(wave=2, previous_wave_id=first))
+        writer = ResponseWriter(engine)
+        for survey_id, seed in ((first, 1), (second, 2)):
+            answers = synthetic_responses(list(DEMO_ISSUES), 5, 400, seed, datetime.now(UTC))
+            for answer in answers:
+                answer.survey_id = survey_id
+            await writer.store_now(answers)
+        await writer.stop()
+        async with engine.connect() as conn:
+            built = await conn.run_sync(service.build, second)
+        waves = built.report.waves
+        assert waves is not None and sorted(waves.shared) == sorted(DEMO_ISSUES)
+        county = next(a for a in waves.areas if a.area == "county")
+        assert {c.code for c in county.changes} == set(DEMO_ISSUES)
+        assert built.document()["survey"]["previous_wave_id"] == first
+    finally:
+        await engine.dispose()
