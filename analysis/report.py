@@ -181,7 +181,7 @@ def _districts(plain, heavy, pop, district_n, hidden, pl_checks, codes, labels, 
     heavy_vs = None
     if heavy is not None:
         denominator = heavy.districts_.moments.denominator
-        shares = population_shares(pop, district_n) if pop is not None else denominator / denominator.sum()
+        shares = population_shares(pop, district_n) if pop is not None else denominator / max(denominator.sum(), 1)
         heavy_vs = _versus(heavy.districts_, shares, s)
     out = []
     for d, (code, name) in enumerate(zip(district_codes, district_names, strict=True)):

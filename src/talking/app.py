@@ -31,6 +31,7 @@ from talking.questionnaires.api import QuestionnaireController
 from talking.questionnaires.pages import QuestionnairePages
 from talking.questionnaires.preview import PreviewPages
 from talking.reports.api import ReportController
+from talking.reports.pages import ReportPages
 from talking.reports.service import ReportCache, report_settings
 from talking.security import CspNonceMiddleware, add_security_headers
 from talking.sessions import DatabaseStore
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ResponseController,
             QuestionnaireController,
             ReportController,
+            ReportPages,
             ResidentPages,
             AboutPages,
             StaffPages,

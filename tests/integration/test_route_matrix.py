@@ -60,6 +60,7 @@ PATH_VALUES = {
     "page": "check",
     "file_path": "talking.css",
     "path": "swagger",
+    "code": "E07000123",
 }
 DEFINITION = {"title": "Changed", "issues": ["speeding", "burglary"]}
 S = "/surveys/{survey_id:int}"
@@ -135,6 +136,14 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/staff" + S + "/preview"):                    row(303, 200, 200, 200, 303, 303),
     ("GET", "/staff" + S + "/preview/{page:str}"):         row(303, 200, 200, 200, 303, 303),
     ("GET", "/staff" + S + "/preview/questions/{key:str}"): row(303, 200, 200, 200, 303, 303),
+    # --- the analyst report pages, and the report's files for people signed in (the API takes tokens only)
+    ("GET", "/staff" + S + "/report"):                     row(303, 200, 200, 200, 303, 303),
+    ("GET", "/staff" + S + "/report/districts/{code:str}"): row(303, 200, 200, 200, 303, 303),
+    ("GET", "/staff" + S + "/report/groups"):              row(303, 200, 200, 200, 303, 303),
+    ("GET", "/staff" + S + "/report/themes"):              row(303, 200, 200, 200, 303, 303),
+    ("GET", "/staff" + S + "/report.csv"):                 row(303, 200, 200, 200, 303, 303),
+    ("GET", "/staff" + S + "/report.xlsx"):                row(303, 200, 200, 200, 303, 303),
+    ("GET", "/staff" + S + "/report.json"):                row(303, 200, 200, 200, 303, 303),
     # --- admins only (the account changed is someone else's, given the role and state it has)
     ("GET", "/admin/users"):                               row(303, 403, 403, 200, 303, 303),
     ("GET", "/admin/users/new"):                           row(303, 403, 403, 200, 303, 303),

@@ -209,7 +209,7 @@ class ResponsePick(Base):
 
 
 class TallyRespondents(Base):
-    """Running count of respondents per survey, district, age band and sex ('' when not given).
+    """Running count of respondents per survey, district and age level (see talking.reports.tallies).
 
     The three tally tables are kept up to date in each submission's transaction (see
     talking.reports.tallies), so a report reads a few thousand rows however many answers exist.
@@ -219,21 +219,19 @@ class TallyRespondents(Base):
 
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True)
     district_code: Mapped[str] = mapped_column(String(9), primary_key=True)
-    age_band: Mapped[str] = mapped_column(String(20), primary_key=True)
-    sex: Mapped[str] = mapped_column(String(20), primary_key=True)
+    age_level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     respondents: Mapped[int] = mapped_column(BigInteger)
     comments: Mapped[int] = mapped_column(BigInteger)  # respondents who left a comment
 
 
 class TallyPosition(Base):
-    """Running count of who put which issue at which rank, per survey, district, age band and sex."""
+    """Running count of who put which issue at which rank, per survey, district and age level."""
 
     __tablename__ = "tally_positions"
 
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True)
     district_code: Mapped[str] = mapped_column(String(9), primary_key=True)
-    age_band: Mapped[str] = mapped_column(String(20), primary_key=True)
-    sex: Mapped[str] = mapped_column(String(20), primary_key=True)
+    age_level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     issue_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     rank: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     picks: Mapped[int] = mapped_column(BigInteger)
@@ -250,8 +248,7 @@ class TallyPair(Base):
 
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True)
     district_code: Mapped[str] = mapped_column(String(9), primary_key=True)
-    age_band: Mapped[str] = mapped_column(String(20), primary_key=True)
-    sex: Mapped[str] = mapped_column(String(20), primary_key=True)
+    age_level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     issue_a: Mapped[str] = mapped_column(String(64), primary_key=True)
     issue_b: Mapped[str] = mapped_column(String(64), primary_key=True)
     point_product: Mapped[int] = mapped_column(BigInteger)

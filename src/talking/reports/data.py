@@ -22,25 +22,16 @@ from talking.db.models import (
     tally_respondents,
 )
 from talking.reference import districts as reference_districts
+from talking.reports.tallies import AGE_LEVEL_OF_BAND, NOT_GIVEN
 from talking.surveys.errors import SurveyNotFound
 
 # Raking margin: Census 2021 gives each district's people aged 15-64 and 65 and over; residents
-# answer in finer bands from 16, which map onto those two levels. "Prefer not to say" and no
-# answer are unknown (NO_PICK) and sit out the raking (see analysis.weighting).
+# answer in finer bands from 16, which the tallies keep as those two levels (talking.reports.tallies).
+# "Prefer not to say" and no answer are unknown (NO_PICK here) and sit out the raking.
 AGE_MARGIN = "age"
 AGE_LEVELS = ("16 to 64", "65 and over")
-AGE_LEVEL_OF_BAND = {
-    "16-24": 0,
-    "25-34": 0,
-    "35-44": 0,
-    "45-54": 0,
-    "55-64": 0,
-    "65-74": 1,
-    "75-and-over": 1,
-}
-# Weighting cells are the age levels plus unknown, always in this order.
+# Weighting cells are the stored age levels in this order: not given, 16-64, 65 and over.
 CELL_LEVELS = np.array([[NO_PICK], [0], [1]], dtype=np.int64)
-_CELL_OF_LEVEL = {NO_PICK: 0, 0: 1, 1: 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +97,7 @@ def load_frame(conn: Connection, survey_id: int) -> SurveyFrame:
 
 def age_level(band: str | None) -> int:
     """The raking level of an answered age band (NO_PICK when not given or not said)."""
-    return AGE_LEVEL_OF_BAND.get(band or "", NO_PICK)
+    return AGE_LEVEL_OF_BAND.get(band or "", NOT_GIVEN) - 1
 
 
 def load_stats(conn: Connection, frame: SurveyFrame) -> PickStats:
@@ -117,22 +108,22 @@ def load_stats(conn: Connection, frame: SurveyFrame) -> PickStats:
     counts = np.zeros((n_d, n_c, n_i, top), dtype=np.int64)
     cross = np.zeros((n_d, n_c, n_i, n_i), dtype=np.int64)
     t = tally_respondents
-    for code, band, count in conn.execute(
-        select(t.c.district_code, t.c.age_band, t.c.respondents).where(t.c.survey_id == frame.id)
+    for code, cell, count in conn.execute(
+        select(t.c.district_code, t.c.age_level, t.c.respondents).where(t.c.survey_id == frame.id)
     ):
-        n[d_at[code], _CELL_OF_LEVEL[age_level(band)]] += count
+        n[d_at[code], cell] += count
     p = tally_positions
-    for code, band, issue, rank, count in conn.execute(
-        select(p.c.district_code, p.c.age_band, p.c.issue_code, p.c.rank, p.c.picks).where(p.c.survey_id == frame.id)
+    for code, cell, issue, rank, count in conn.execute(
+        select(p.c.district_code, p.c.age_level, p.c.issue_code, p.c.rank, p.c.picks).where(p.c.survey_id == frame.id)
     ):
-        counts[d_at[code], _CELL_OF_LEVEL[age_level(band)], i_at[issue], rank - 1] += count
+        counts[d_at[code], cell, i_at[issue], rank - 1] += count
     q = tally_pairs
-    for code, band, a, b, product in conn.execute(
-        select(q.c.district_code, q.c.age_band, q.c.issue_a, q.c.issue_b, q.c.point_product).where(
+    for code, c, a, b, product in conn.execute(
+        select(q.c.district_code, q.c.age_level, q.c.issue_a, q.c.issue_b, q.c.point_product).where(
             q.c.survey_id == frame.id
         )
     ):
-        d, c, i, j = d_at[code], _CELL_OF_LEVEL[age_level(band)], i_at[a], i_at[b]
+        d, i, j = d_at[code], i_at[a], i_at[b]
         cross[d, c, i, j] += product
         cross[d, c, j, i] += product
     points = np.arange(top, 0, -1)

@@ -18,15 +18,12 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
-_CELL = ("survey_id", "district_code", "age_band", "sex")
-
 
 def _cell_columns() -> list[sa.Column]:
     return [
         sa.Column("survey_id", sa.Integer, sa.ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("district_code", sa.String(9), primary_key=True),
-        sa.Column("age_band", sa.String(20), primary_key=True),
-        sa.Column("sex", sa.String(20), primary_key=True),
+        sa.Column("age_level", sa.SmallInteger, primary_key=True),
     ]
 
 

@@ -1,0 +1,172 @@
+"""The overview page: the survey, its method, the county's issues, and every district side by side.
+
+The heat map prints every score; its six shades only repeat them for the eye. A suppressed district's
+row says so and carries no figure.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+from analysis.schemas import District, IssueTable, Report
+from talking.reports.exports import heat_map
+from talking.reports.service import SurveyReport
+from talking.reports.views import IssueTableView, SurveyInfo, issue_table, score_chart, suppression_text, survey_info
+
+HEAT_BANDS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class HeatCell:
+    """One district's score for one issue, and its shade (0 lightest to 5 darkest)."""
+
+    text: str
+    band: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class HeatRow:
+    """One district across every issue, or its suppression."""
+
+    code: str
+    name: str
+    responses: str
+    suppressed: str | None
+    flagged: bool
+    empty: bool
+    cells: list[HeatCell]
+
+
+@dataclass(frozen=True, slots=True)
+class HeatMap:
+    """Districts (rows) by issues (columns, in the county's order) of priority scores."""
+
+    issues: list[str]
+    rows: list[HeatRow]
+    legend: list[tuple[int, str]]
+    weighted: bool
+    flag_base: int
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """The overview page."""
+
+    survey: SurveyInfo
+    shown: bool  # False when the whole survey has too few answers to show anything
+    min_cell: int
+    method: list[tuple[str, str]]
+    notes: list[str]
+    county_tables: list[IssueTableView]
+    county_chart: Markup | None
+    heat_map: HeatMap | None
+    districts: list[tuple[str, str, str]]  # code, name, state in words
+
+
+def method_summary(report: Report) -> list[tuple[str, str]]:
+    """The few method facts an analyst reads first."""
+    m = report.method
+    level = f"{1 - m.alpha:.0%}"
+    interval = {"gaussian": "Gaussian draws", "bootstrap": "bootstrap replicates"}.get(m.interval, m.interval)
+    return [
+        ("Weighting", m.weighting),
+        ("County figures", m.county_weighting),
+        ("Intervals", f"{level} intervals from {m.draws:,} {interval}; rank ranges are simultaneous"),
+        ("Random seed", "none" if m.random_state is None else str(m.random_state)),
+        ("Shown only with", f"{m.min_cell} or more answers per district; under {m.flag_base} is a small base"),
+        ("Multiple comparisons", m.multiple_comparisons),
+        ("Analysis version", m.version),
+    ]
+
+
+def _band_width(values: list[float]) -> int:
+    """The width of one shade band: a whole number of points such that the largest score is in the darkest."""
+    return max(1, math.ceil(max(values, default=0.0) / HEAT_BANDS))
+
+
+def heat_map_view(built: SurveyReport, order: list[str]) -> HeatMap:
+    """The heat map's rows, issues in `order`; suppressed districts carry no figure."""
+    report, frame = built.report, built.frame
+    _header, rows = heat_map(report, frame.issue_codes, frame.issue_labels)
+    column = {code: 3 + i for i, code in enumerate(frame.issue_codes)}
+    labels = dict(zip(frame.issue_codes, frame.issue_labels, strict=True))
+    scores = [v for row in rows for v in row[3:] if isinstance(v, float | int)]
+    step = _band_width(scores)
+    districts = {d.code: d for d in report.districts}
+    out = []
+    for row in rows:
+        district = districts[row[0]]
+        if district.suppressed:
+            out.append(
+                HeatRow(
+                    district.code,
+                    district.name,
+                    "",
+                    suppression_text(district, report.method.min_cell),
+                    False,
+                    False,
+                    [],
+                )
+            )
+            continue
+        cells = []
+        for code in order:
+            value = row[column[code]]
+            band = None if value is None else min(HEAT_BANDS - 1, int(value // step))
+            cells.append(HeatCell("" if value is None else f"{value:.1f}", band))
+        empty = not district.responses
+        out.append(
+            HeatRow(district.code, district.name, f"{district.responses or 0:,}", None, district.flagged, empty, cells)
+        )
+    legend = [
+        (b, f"{b * step:g} to under {(b + 1) * step:g}" if b < HEAT_BANDS - 1 else f"{b * step:g} and over")
+        for b in range(HEAT_BANDS)
+    ]
+    weighted = any(d.weighted_issues for d in report.districts)
+    return HeatMap([labels[c] for c in order], out, legend, weighted, report.method.flag_base)
+
+
+def district_state(district: District, min_cell: int, flag_base: int) -> str:
+    """A district in a few words: its answers, a small base, or its suppression."""
+    if district.suppressed:
+        return suppression_text(district, min_cell)
+    if not district.responses:
+        return "no answers"
+    small = f", a small base (under {flag_base})" if district.flagged else ""
+    return f"{district.responses:,} answers{small}"
+
+
+def overview_view(built: SurveyReport, prefix: str = "county") -> Overview:
+    """The overview: survey, method, county tables and chart, the heat map, the districts."""
+    report = built.report
+    county = report.county
+    tables = []
+    if county.weighted is not None:
+        tables.append(issue_table(f"{prefix}-weighted", "County, weighted", county.weighted.issues, weighted=True))
+    if county.unweighted is not None:
+        pl = county.plackett_luce
+        tables.append(
+            issue_table(f"{prefix}-unweighted", "County, unweighted", county.unweighted.issues, weighted=False, pl=pl)
+        )
+    headline: IssueTable | None = county.weighted or county.unweighted
+    chart = None
+    heat = None
+    if headline is not None:
+        chart = score_chart(f"{prefix}-chart", "the county", headline.issues, None, headline.weighted)
+        order = [i.code for i in sorted(headline.issues, key=lambda i: (i.rank, -i.score))]
+        heat = heat_map_view(built, order)
+    m = report.method
+    return Overview(
+        survey=survey_info(built),
+        shown=headline is not None,
+        min_cell=m.min_cell,
+        method=method_summary(report),
+        notes=list(m.notes),
+        county_tables=tables,
+        county_chart=chart,
+        heat_map=heat,
+        districts=[(d.code, d.name, district_state(d, m.min_cell, m.flag_base)) for d in report.districts],
+    )

@@ -1,0 +1,95 @@
+"""Analyst pages: a survey's report as GOV.UK pages, and its files for signed-in staff.
+
+The overview puts the county and all districts side by side (a heat map of priority scores);
+each district has a page; then district and opinion groups, and comment themes with
+wave-on-wave changes. Figures come from the report cache (rebuilt when answers arrive), turned
+into text by overview.py, views.py and findings.py. Downloads are the API's files, audited the same way;
+the API takes tokens only, so signed-in analysts download here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Response, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from talking.auth.guards import requires
+from talking.reports import findings, views
+from talking.reports.api import report_download
+from talking.reports.overview import overview_view
+from talking.reports.service import ReportCache, SurveyReport
+
+Req = Request[Any, Any, Any]
+REPORT = "/report"
+
+
+async def _report(request: Req, survey_id: int) -> SurveyReport:
+    """The survey's report from the cache; SurveyNotFound (a 404 page) for an unknown survey."""
+    cache: ReportCache = request.app.state.reports
+    return await cache.get(survey_id)
+
+
+def _page(template: str, built: SurveyReport, **context: Any) -> Template:
+    links = views.Links(f"/staff/surveys/{built.frame.id}{REPORT}")
+    return Template(template, context={"survey": views.survey_info(built), "links": links, **context})
+
+
+class ReportPages(Controller):
+    """A survey's report for analysts, staff and admins, signed in."""
+
+    path = "/staff/surveys/{survey_id:int}"
+    include_in_schema = False
+    guards: ClassVar[list[Any]] = [requires("analyst")]
+
+    @get(REPORT)
+    async def overview(self, request: Req, survey_id: FromPath[int]) -> Template:
+        """The survey, the method, the county's issues and every district side by side."""
+        built = await _report(request, survey_id)
+        return _page("reports/overview.html", built, ov=overview_view(built))
+
+    @get(REPORT + "/districts/{code:str}")
+    async def district(self, request: Req, survey_id: FromPath[int], code: FromPath[str]) -> Template:
+        """A district's issues, chart, verdicts against the county and checks; 404 if not in the report."""
+        built = await _report(request, survey_id)
+        found = views.find_district(built.report, code)
+        if found is None:
+            raise NotFoundException(f"District {code} is not in this report")
+        return _page("reports/district.html", built, dv=views.district_view(built, found))
+
+    @get(REPORT + "/groups")
+    async def groups(self, request: Req, survey_id: FromPath[int]) -> Template:
+        """Groups of districts and groups of residents."""
+        built = await _report(request, survey_id)
+        return _page("reports/groups.html", built, gv=findings.groups_view(built))
+
+    @get(REPORT + "/themes")
+    async def themes(self, request: Req, survey_id: FromPath[int]) -> Template:
+        """Comment themes, and changes since the previous wave."""
+        built = await _report(request, survey_id)
+        return _page("reports/themes.html", built, tv=findings.themes_view(built))
+
+    @get(REPORT + ".csv")
+    async def csv(
+        self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]
+    ) -> Response[bytes]:
+        """The report as CSV, one row per area, weighting and issue (audited)."""
+        return await report_download(request, db_session, survey_id, "csv")
+
+    @get(REPORT + ".xlsx")
+    async def xlsx(
+        self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]
+    ) -> Response[bytes]:
+        """The report as an Excel workbook, a sheet per table (audited)."""
+        return await report_download(request, db_session, survey_id, "xlsx")
+
+    @get(REPORT + ".json")
+    async def json(
+        self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]
+    ) -> Response[bytes]:
+        """The whole report as JSON (audited)."""
+        return await report_download(request, db_session, survey_id, "json")
