@@ -45,6 +45,17 @@ def attachment(name: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{name}"'}
 
 
+async def record_export(
+    request: Request[Any, Any, Any], db_session: AsyncSession, action: str, survey_id: int, detail: dict[str, Any]
+) -> None:
+    """Write a download to the audit log and commit, so the record stays whatever happens after."""
+    actor = current_principal(request)
+    await audit.record(
+        db_session, action, actor=actor, target_type="survey", target_id=survey_id, detail=detail, ip=client_ip(request)
+    )
+    await db_session.commit()
+
+
 async def report_download(
     request: Request[Any, Any, Any], db_session: AsyncSession, survey_id: int, fmt: str
 ) -> Response[bytes]:
@@ -52,17 +63,8 @@ async def report_download(
     cache: ReportCache = request.app.state.reports
     built = await cache.get(survey_id)
     content, media_type, name = report_file(built, fmt)
-    await audit.record(
-        db_session,
-        "report_exported",
-        actor=current_principal(request),
-        target_type="survey",
-        target_id=survey_id,
-        detail={"format": fmt, "responses": built.report.responses},
-        ip=client_ip(request),
-    )
-    # Committed before the file leaves: the record stays whatever happens after.
-    await db_session.commit()
+    detail = {"format": fmt, "responses": built.report.responses}
+    await record_export(request, db_session, "report_exported", survey_id, detail)
     return Response(content, media_type=media_type, headers=attachment(name))
 
 
@@ -94,16 +96,7 @@ class ReportController(Controller):
         """Picks in rank order, about-you answers, comments and extra questions; text cells are formula-safe."""
         if not await questionnaires.exists(db_session, survey_id):
             raise SurveyNotFound(survey_id)
-        await audit.record(
-            db_session,
-            "responses_exported",
-            actor=current_principal(request),
-            target_type="survey",
-            target_id=survey_id,
-            detail={"format": "csv"},
-            ip=client_ip(request),
-        )
-        await db_session.commit()  # recorded before the first byte leaves, whatever happens later
+        await record_export(request, db_session, "responses_exported", survey_id, {"format": "csv"})
         engine = request.app.state.engine
 
         async def rows():
