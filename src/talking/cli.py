@@ -93,12 +93,22 @@ def demo(n_responses: int, seed: int, if_empty: bool) -> None:
 @click.argument("survey_id", type=int, required=False)
 def db_retally(survey_id: int | None) -> None:
     """Recount the running tallies reports read, from the stored responses (one survey, or all)."""
+    from tqdm import tqdm
+
     from talking.reports import tallies
 
-    async def retally(conn):
-        await conn.run_sync(tallies.rebuild, survey_id)
+    with tqdm(total=len(tallies.TABLES), desc="retally", unit="table") as bar:
 
-    _run_in_transaction(retally)
+        def progress(table: str) -> None:
+            if bar.postfix:
+                bar.update(1)
+            bar.set_postfix_str(table)
+
+        async def retally(conn):
+            await conn.run_sync(tallies.rebuild, survey_id, progress)
+
+        _run_in_transaction(retally)
+        bar.update(1)
     click.echo(f"talking: tallies recounted for {'survey ' + str(survey_id) if survey_id else 'every survey'}")
 
 

@@ -20,6 +20,8 @@ that changes the key and recounts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import Connection, text
 
 # Age bands as answered -> the raking level stored in the tallies (0: not given or not said).
@@ -103,13 +105,18 @@ def add_batch(conn: Connection, ids: list[int]) -> None:
         conn.execute(text(statement.format(responses=condition)), params)
 
 
-def rebuild(conn: Connection, survey_id: int | None = None) -> None:
-    """Recount the tallies from the stored responses (all surveys, or one), in the caller's transaction."""
+def rebuild(conn: Connection, survey_id: int | None = None, progress: Callable[[str], None] | None = None) -> None:
+    """Recount the tallies from the stored responses (all surveys, or one), in the caller's transaction.
+
+    progress, if given, hears the name of each table as its recount starts.
+    """
     where, params = ("r.survey_id = :survey_id", {"survey_id": survey_id}) if survey_id is not None else ("1 = 1", {})
     for table in TABLES:
         if survey_id is None:
             conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed table names
         else:
             conn.execute(text(f"DELETE FROM {table} WHERE survey_id = :survey_id"), params)  # noqa: S608
-    for statement in STATEMENTS:
+    for table, statement in zip(reversed(TABLES), STATEMENTS, strict=True):
+        if progress:
+            progress(table)
         conn.execute(text(statement.format(responses=where)), params)
