@@ -38,6 +38,7 @@ from talking.sessions import DatabaseStore
 from talking.settings import Settings
 from talking.surveys.about import AboutPages
 from talking.surveys.api import ReferenceController, ResponseController
+from talking.surveys.fast_submit import FastSubmit
 from talking.surveys.pages import ResidentPages
 from talking.surveys.services import SurveyCatalogue
 from talking.surveys.writer import ResponseWriter
@@ -152,3 +153,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         debug=settings.debug,
     )
+
+
+def create_asgi_app(settings: Settings | None = None) -> FastSubmit:
+    """What `talking serve` runs: the app, with the fast path for resident submissions in front.
+
+    Submissions are the route under load; see surveys/fast_submit.py for why and what it reuses.
+    Tests that drive the app in-process use create_app and so Litestar's handler alone.
+    """
+    return FastSubmit(create_app(settings))

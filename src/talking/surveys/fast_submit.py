@@ -1,0 +1,147 @@
+"""The fast path for ``POST /api/v1/surveys/{id}/responses``: Litestar's answers without its request machinery.
+
+Why: submissions are the one route under real load, and server CPU per request is what limits
+them. Routing, middleware, the signature model, kwargs and response objects cost about 80-100
+microseconds of the roughly 350 a response took through Litestar (see docs/architecture.md).
+This ASGI wrapper answers the ordinary case itself and hands everything else to Litestar.
+
+It must not become a second definition of the route. The Litestar handler in api.py stays
+registered (OpenAPI documents it, and it serves whatever falls through); this module calls what
+that handler calls: ``idempotency_key_problem``, ``SurveyCatalogue.get_open``, ``submit_response``
+(validation.py's rules) and the app's one ``ResponseWriter``. Refusals are mapped by
+``talking.problems.handle_exception`` and sent through the app's ``before_send`` hooks, as Litestar
+sends them (its debug-mode traceback logging of refusals is not repeated here).
+tests/integration/test_fast_submit.py holds the two paths to the same bytes.
+
+Anything unusual falls through to Litestar untouched: another method or path, a ``root_path``, no
+Content-Length (chunked), a body over the limit, a repeated header, and any body that does not
+decode strictly as a ``ResponseCreate`` (malformed JSON, the wrong shape). Those answers are
+Litestar's own, so their problem details carry its messages exactly; a body already read is replayed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from talking.problems import handle_exception
+from talking.surveys.api import MAX_RESPONSE_BODY_BYTES, idempotency_key_problem
+from talking.surveys.schemas import ResponseCreate
+from talking.surveys.services import submit_response
+
+if TYPE_CHECKING:
+    from litestar import Litestar, Response
+    from litestar.types import Message, Receive, Scope, Send
+
+# Plain digits only: anything Litestar's int converter might read differently ("+1", "1_0") falls through.
+_PATH = re.compile(r"/api/v1/surveys/([0-9]{1,18})/responses")
+
+# Strict: a body this decoder takes is one Litestar's lax conversion would take, giving the same Struct.
+_decode = msgspec.json.Decoder(ResponseCreate).decode
+_encode = msgspec.json.Encoder().encode
+_JSON = (b"content-type", b"application/json")
+
+
+class FastSubmit:
+    """ASGI app: answer resident submissions directly, pass everything else to the Litestar app."""
+
+    def __init__(self, app: Litestar) -> None:
+        self.app = app
+        self.catalogue = app.state.catalogue
+        self.writer = app.state.writer
+        # What the app's before_send hooks add to an API response (the security headers). They are
+        # the same for every response here, so they are worked out once, on the first 201.
+        self._hook_headers: list[tuple[bytes, bytes]] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a submission, or hand the request to Litestar."""
+        if scope["type"] != "http" or scope["method"] != "POST" or scope.get("root_path"):
+            return await self.app(scope, receive, send)
+        matched = _PATH.fullmatch(scope["path"])
+        if matched is None:
+            return await self.app(scope, receive, send)
+        length = key = None
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if length is not None:
+                    return await self.app(scope, receive, send)
+                length = value
+            elif name == b"idempotency-key":
+                if key is not None:
+                    return await self.app(scope, receive, send)
+                key = value.decode("latin-1")  # as Litestar decodes header values
+        if length is None or not length.isdigit() or int(length) > MAX_RESPONSE_BODY_BYTES:
+            return await self.app(scope, receive, send)  # chunked, or Litestar's 413
+
+        body = b""
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away before sending its answers: nothing to store or say
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        try:
+            response = _decode(body) if len(body) <= MAX_RESPONSE_BODY_BYTES else None
+        except msgspec.DecodeError:
+            response = None
+        if response is None:  # Litestar's own 400, 413 or 422, with its own messages
+            return await self.app(scope, _replay(body, receive), send)
+
+        # Litestar's handler from here, in its order: the key, then the survey, then the answers.
+        try:
+            refused = idempotency_key_problem(key, scope["path"])
+            if refused is None:
+                survey = await self.catalogue.get_open(int(matched.group(1)))
+                receipt = await submit_response(self.writer, survey, response, channel="api", idempotency_key=key)
+        except Exception as exc:  # refusals (404, 409, 422) and failures (500), mapped in one place
+            refused = handle_exception(self.app.request_class(scope, receive, send), exc)
+        if refused is not None:
+            return await self._send_refusal(refused, scope, receive, send)
+
+        if self._hook_headers is None:
+            self._hook_headers = await self._headers_from_hooks(scope)
+        content = _encode(receipt)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 201,
+                "headers": [_JSON, (b"content-length", b"%d" % len(content)), *self._hook_headers],
+            }
+        )
+        await send({"type": "http.response.body", "body": content, "more_body": False})
+
+    async def _send_refusal(self, response: Response[Any], scope: Scope, receive: Receive, send: Send) -> None:
+        """Send a problem as Litestar's exception middleware does, through the app's before_send hooks."""
+        hooks = self.app.before_send
+
+        async def send_with_hooks(message: Message) -> None:
+            for hook in hooks:
+                await hook(message, scope)
+            await send(message)
+
+        request = self.app.request_class(scope, receive, send)
+        await response.to_asgi_response(app=None, request=request)(scope, receive, send_with_hooks)
+
+    async def _headers_from_hooks(self, scope: Scope) -> list[tuple[bytes, bytes]]:
+        """The headers the before_send hooks add to a response start in this (API) scope."""
+        message: Message = {"type": "http.response.start", "status": 201, "headers": []}
+        for hook in self.app.before_send:
+            await hook(message, scope)
+        return list(message["headers"])
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands Litestar the body already read, then carries on with the real one."""
+    replayed = False
+
+    async def replay() -> Any:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
