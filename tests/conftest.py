@@ -111,7 +111,8 @@ def empty_postgres(url: str) -> None:
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute(
             "TRUNCATE response_answers, response_picks, responses, survey_questions, survey_districts, survey_issues,"
-            " surveys, audit_events, api_tokens, sign_in_throttle, users, web_sessions RESTART IDENTITY CASCADE"
+            " surveys, audit_events, api_tokens, sign_in_throttle, users, web_sessions,"
+            " tally_respondents, tally_positions, tally_pairs RESTART IDENTITY CASCADE"
         )
 
 

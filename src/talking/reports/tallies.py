@@ -48,12 +48,14 @@ def _age_level_sql() -> str:
 
 _AGE = _age_level_sql()
 
-# {responses} is a WHERE condition on responses r choosing the rows to count.
+# {rows} chooses the rows to count; it is a template naming the table alias ({t}), applied to the
+# responses r and to the picks alike, so that PostgreSQL reaches each through its own index
+# (filtered on r alone, with stale statistics it chose to scan every pick).
 _RESPONDENTS = f"""
 INSERT INTO tally_respondents (survey_id, district_code, age_level, respondents, comments)
 SELECT r.survey_id, r.district_code, {_AGE}, count(*), sum(CASE WHEN r.comment <> '' THEN 1 ELSE 0 END)
 FROM responses r
-WHERE {{responses}}
+WHERE {{r}}
 GROUP BY r.survey_id, r.district_code, {_AGE}
 ORDER BY 1, 2, 3
 ON CONFLICT (survey_id, district_code, age_level)
@@ -65,7 +67,7 @@ _POSITIONS = f"""
 INSERT INTO tally_positions (survey_id, district_code, age_level, issue_code, rank, picks)
 SELECT r.survey_id, r.district_code, {_AGE}, p.issue_code, p.rank, count(*)
 FROM responses r JOIN response_picks p ON p.response_id = r.id
-WHERE {{responses}}
+WHERE {{r}} AND {{p}}
 GROUP BY r.survey_id, r.district_code, {_AGE}, p.issue_code, p.rank
 ORDER BY 1, 2, 3, 4, 5
 ON CONFLICT (survey_id, district_code, age_level, issue_code, rank)
@@ -80,7 +82,7 @@ FROM responses r
 JOIN surveys s ON s.id = r.survey_id
 JOIN response_picks a ON a.response_id = r.id
 JOIN response_picks b ON b.response_id = r.id AND b.issue_code > a.issue_code
-WHERE {{responses}}
+WHERE {{r}} AND {{a}}
 GROUP BY r.survey_id, r.district_code, {_AGE}, a.issue_code, b.issue_code
 ORDER BY 1, 2, 3, 4, 5
 ON CONFLICT (survey_id, district_code, age_level, issue_a, issue_b)
@@ -91,6 +93,13 @@ STATEMENTS = (_RESPONDENTS, _POSITIONS, _PAIRS)
 TABLES = ("tally_pairs", "tally_positions", "tally_respondents")
 
 
+def _run(conn: Connection, rows: str, params: dict) -> None:
+    """Run the three statements on the rows chosen by the template `rows` (see above)."""
+    on = {alias: rows.format(t=alias, id="id" if alias == "r" else "response_id") for alias in ("r", "p", "a")}
+    for statement in STATEMENTS:
+        conn.execute(text(statement.format(**on)), params)
+
+
 def add_batch(conn: Connection, ids: list[int]) -> None:
     """Add the responses just inserted with these ids to the tallies, in the caller's transaction."""
     if not ids:
@@ -98,11 +107,9 @@ def add_batch(conn: Connection, ids: list[int]) -> None:
     if conn.dialect.name == "sqlite":
         # The writer holds SQLite's write lock for the whole transaction, so the ids it has just
         # inserted are exactly the ones in this range: a range scan, no parameter list.
-        condition, params = "r.id BETWEEN :low AND :high", {"low": min(ids), "high": max(ids)}
+        _run(conn, "{t}.{id} BETWEEN :low AND :high", {"low": min(ids), "high": max(ids)})
     else:
-        condition, params = "r.id = ANY(:ids)", {"ids": ids}
-    for statement in STATEMENTS:
-        conn.execute(text(statement.format(responses=condition)), params)
+        _run(conn, "{t}.{id} = ANY(:ids)", {"ids": ids})
 
 
 def rebuild(conn: Connection, survey_id: int | None = None, progress: Callable[[str], None] | None = None) -> None:
@@ -110,13 +117,16 @@ def rebuild(conn: Connection, survey_id: int | None = None, progress: Callable[[
 
     progress, if given, hears the name of each table as its recount starts.
     """
-    where, params = ("r.survey_id = :survey_id", {"survey_id": survey_id}) if survey_id is not None else ("1 = 1", {})
+    params = {} if survey_id is None else {"survey_id": survey_id}
     for table in TABLES:
         if survey_id is None:
             conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed table names
         else:
             conn.execute(text(f"DELETE FROM {table} WHERE survey_id = :survey_id"), params)  # noqa: S608
+    # picks carry their survey's id too, so both tables are chosen by it
+    rows = "1 = 1" if survey_id is None else "{t}.survey_id = :survey_id"
+    on = {alias: rows.format(t=alias) for alias in ("r", "p", "a")}
     for table, statement in zip(reversed(TABLES), STATEMENTS, strict=True):
         if progress:
             progress(table)
-        conn.execute(text(statement.format(responses=where)), params)
+        conn.execute(text(statement.format(**on)), params)

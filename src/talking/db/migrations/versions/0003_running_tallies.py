@@ -21,7 +21,7 @@ depends_on = None
 
 def _cell_columns() -> list[sa.Column]:
     return [
-        sa.Column("survey_id", sa.Integer, sa.ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("survey_id", sa.Integer, primary_key=True),  # derived data: no foreign key (see models)
         sa.Column("district_code", sa.String(9), primary_key=True),
         sa.Column("age_level", sa.SmallInteger, primary_key=True),
     ]
