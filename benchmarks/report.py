@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import os
 import sqlite3
 import time
@@ -25,8 +26,9 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+from talking.db import migrate as migrations
 from talking.db.engine import create_engine
-from talking.db.migrate import heads, upgrade
+from talking.db.migrate import upgrade
 from talking.demo import load_demo
 from talking.reports import service
 from talking.reports.responses_csv import stream_responses_csv
@@ -35,10 +37,18 @@ from talking.settings import Settings
 BENCH_DIR = Path(__file__).resolve().parent.parent / "var" / "bench"
 
 
+def schema_fingerprint() -> str:
+    """A short hash of the migrations, so a kept file never outlives a change to the schema."""
+    versions = Path(migrations.__file__).parent / "migrations" / "versions"
+    digest = hashlib.sha256()
+    for script in sorted(versions.glob("*.py")):
+        digest.update(script.read_bytes())
+    return digest.hexdigest()[:10]
+
+
 def database(responses: int, fresh: bool) -> str:
     """A SQLite file with the demo survey (id 1) holding this many responses, made once."""
-    # named by schema revision too, so a kept file never outlives a migration
-    path = BENCH_DIR / f"report-{responses}-rev{heads()[0]}.db"
+    path = BENCH_DIR / f"report-{responses}-{schema_fingerprint()}.db"
     if path.exists() and not fresh:
         with sqlite3.connect(path) as conn:
             if conn.execute("SELECT count(*) FROM responses").fetchone()[0] == responses:
