@@ -22,6 +22,11 @@ _BASE_HEADERS = {
 }
 
 
+_BASE_HEADER_LIST = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in _BASE_HEADERS.items()]
+_OURS = frozenset(name for name, _value in _BASE_HEADER_LIST)
+_OURS_WITH_CSP = _OURS | {b"content-security-policy"}
+
+
 def content_security_policy(nonce: str) -> str:
     """The policy for our HTML pages."""
     return "; ".join(
@@ -59,9 +64,12 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     """
     if message["type"] != "http.response.start":
         return
-    headers = MutableScopeHeaders.from_message(message)
-    for name, value in _BASE_HEADERS.items():
-        headers[name] = value
     nonce = scope.get("state", {}).get("csp_nonce")
+    headers = MutableScopeHeaders.from_message(message).headers
+    # One pass (Litestar's headers[name] = value scans the list once per header): drop any
+    # earlier values of the headers we set, then add ours.
+    ours = _OURS_WITH_CSP if nonce else _OURS
+    headers[:] = [header for header in headers if header[0].lower() not in ours]
+    headers.extend(_BASE_HEADER_LIST)
     if nonce:
-        headers["Content-Security-Policy"] = content_security_policy(nonce)
+        headers.append((b"content-security-policy", content_security_policy(nonce).encode("latin-1")))

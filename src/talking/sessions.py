@@ -1,21 +1,53 @@
-"""Server-side web sessions kept in our own database, so every worker and host sees them.
+"""Server-side web sessions, shared by every worker: in their own SQLite file, or in PostgreSQL.
 
 Litestar's session middleware writes the whole session back after every request; most requests
-do not change it, so this store skips writes whose value is what the same process just read.
+do not change it, so the store skips writes whose value is what the same process just read.
+
+On SQLite, sessions live in a file of their own beside the database (``talking.db`` ->
+``talking.sessions.db``), not in the database's ``web_sessions`` table, for two reasons measured
+under load (benchmarks/flow.py):
+
+- The response writer holds the database's write lock for the whole of each batch, and under
+  load it takes one batch after another, so nine in ten session writes found the lock taken and
+  waited several milliseconds each. Sessions in their own file never wait for responses, and
+  responses never wait for sessions.
+- A session is not a survey response: the file commits with ``synchronous=NORMAL`` in WAL mode,
+  so a write is not flushed to disk at once. Power loss may forget the last moments of
+  residents' progress (or sign staff out); it cannot corrupt the file. Survey responses keep
+  ``synchronous=FULL`` in the database itself.
+
+Each process reads and writes that file through one plain ``sqlite3`` connection called directly
+on the event loop: a lookup by key or a one-row upsert takes tens of microseconds, less than
+handing a statement to aiosqlite's thread and back. The connection never waits inside SQLite
+(``busy_timeout=0``): while another worker is writing, it tries again after a short asynchronous
+pause, so the event loop keeps running. The file holds nothing that must be kept: the store
+creates its table if missing, and deleting the file signs everyone out.
+
+PostgreSQL (and an in-memory SQLite database) keeps sessions in the database's ``web_sessions``
+table through the async engine.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
 import random
+import sqlite3
+import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
 
 from litestar.stores.base import Store
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from talking.db.engine import SQLITE_BUSY_TIMEOUT_MS
 from talking.db.models import web_sessions
 
 # How many recently seen sessions this process remembers, to skip unchanged writes.
@@ -23,15 +55,20 @@ _REMEMBERED = 10_000
 # About one write in this many also sweeps out expired sessions.
 _SWEEP_EVERY = 500
 
+T = TypeVar("T")
+
 
 class DatabaseStore(Store):
-    """A Litestar Store backed by the ``web_sessions`` table (SQLite or PostgreSQL)."""
+    """A Litestar Store for web sessions: an SQLite file of their own, or PostgreSQL's ``web_sessions``."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._upsert = (postgresql if engine.dialect.name == "postgresql" else sqlite).insert
         # key -> (digest of value, expiry) as last read or written by this process
         self._seen: OrderedDict[str, tuple[bytes, datetime | None]] = OrderedDict()
+        self.file = SessionFile.for_engine(engine)
+        # Rows this process has written (inserted, updated or deleted); for tests and benchmarks.
+        self.writes = 0
 
     def _remember(self, key: str, value: bytes, expires_at: datetime | None) -> None:
         self._seen[key] = (hashlib.blake2b(value, digest_size=16).digest(), expires_at)
@@ -39,21 +76,32 @@ class DatabaseStore(Store):
         while len(self._seen) > _REMEMBERED:
             self._seen.popitem(last=False)
 
-    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
-        """The value stored under ``key``, or None if absent or expired."""
-        now = datetime.now(UTC)
+    async def _row(self, key: str) -> tuple[bytes, datetime | None] | None:
+        if self.file is not None:
+            return await self.file.run(self.file.read, key)
         async with self.engine.connect() as conn:
             query = select(web_sessions.c.value, web_sessions.c.expires_at).where(web_sessions.c.key == key)
             row = (await conn.execute(query)).first()
-        if row is None or (row.expires_at is not None and row.expires_at <= now):
+        return None if row is None else (bytes(row.value), row.expires_at)
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        """The value stored under ``key``, or None if absent or expired."""
+        now = datetime.now(UTC)
+        row = await self._row(key)
+        if row is None or (row[1] is not None and row[1] <= now):
             self._seen.pop(key, None)
             return None
-        value = bytes(row.value)
-        expires_at = row.expires_at
+        value, expires_at = row
         if renew_for is not None:
             expires_at = now + _as_timedelta(renew_for)
-            async with self.engine.begin() as conn:
-                await conn.execute(update(web_sessions).where(web_sessions.c.key == key).values(expires_at=expires_at))
+            if self.file is not None:
+                await self.file.run(self.file.renew, key, expires_at)
+            else:
+                async with self.engine.begin() as conn:
+                    await conn.execute(
+                        update(web_sessions).where(web_sessions.c.key == key).values(expires_at=expires_at)
+                    )
+            self.writes += 1
         self._remember(key, value, expires_at)
         return value
 
@@ -68,45 +116,208 @@ class DatabaseStore(Store):
         # Unchanged: only push the expiry back once half its life has gone.
         if unchanged and (lifetime is None or seen[1] is None or seen[1] - now > lifetime / 2):
             return
+        sweep_before = now if random.randrange(_SWEEP_EVERY) == 0 else None
+        if self.file is not None:
+            await self.file.run(self.file.upsert, key, data, expires_at, sweep_before)
+        else:
+            await self._set_through_engine(key, data, expires_at, sweep_before)
+        self.writes += 1
+        self._remember(key, data, expires_at)
+
+    async def _set_through_engine(
+        self, key: str, data: bytes, expires_at: datetime | None, sweep_before: datetime | None
+    ) -> None:
         statement = self._upsert(web_sessions).values(key=key, value=data, expires_at=expires_at)
         statement = statement.on_conflict_do_update(
             index_elements=[web_sessions.c.key], set_={"value": data, "expires_at": expires_at}
         )
         async with self.engine.begin() as conn:
             await conn.execute(statement)
-            if random.randrange(_SWEEP_EVERY) == 0:
-                await conn.execute(delete(web_sessions).where(web_sessions.c.expires_at <= now))
-        self._remember(key, data, expires_at)
+            if sweep_before is not None:
+                await conn.execute(delete(web_sessions).where(web_sessions.c.expires_at <= sweep_before))
 
     async def delete(self, key: str) -> None:
         """Remove ``key``; a no-op (and no write) if it was never stored."""
         self._seen.pop(key, None)
         if not await self.exists(key):
             return
-        async with self.engine.begin() as conn:
-            await conn.execute(delete(web_sessions).where(web_sessions.c.key == key))
+        if self.file is not None:
+            await self.file.run(self.file.delete, key)
+        else:
+            async with self.engine.begin() as conn:
+                await conn.execute(delete(web_sessions).where(web_sessions.c.key == key))
+        self.writes += 1
 
     async def delete_all(self) -> None:
         """Remove every session (signs everyone out)."""
         self._seen.clear()
-        async with self.engine.begin() as conn:
-            await conn.execute(delete(web_sessions))
+        if self.file is not None:
+            await self.file.run(self.file.delete_all)
+        else:
+            async with self.engine.begin() as conn:
+                await conn.execute(delete(web_sessions))
+        self.writes += 1
 
     async def exists(self, key: str) -> bool:
         """Whether ``key`` holds an unexpired value."""
-        async with self.engine.connect() as conn:
-            expires_at = (
-                await conn.execute(select(web_sessions.c.expires_at).where(web_sessions.c.key == key))
-            ).first()
-        return expires_at is not None and (expires_at[0] is None or expires_at[0] > datetime.now(UTC))
+        row = await self._row(key)
+        return row is not None and (row[1] is None or row[1] > datetime.now(UTC))
 
     async def expires_in(self, key: str) -> int | None:
         """Seconds until ``key`` expires, or None if it does not expire or is absent."""
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(select(web_sessions.c.expires_at).where(web_sessions.c.key == key))).first()
-        if row is None or row.expires_at is None:
+        row = await self._row(key)
+        if row is None or row[1] is None:
             return None
-        return max(0, int((row.expires_at - datetime.now(UTC)).total_seconds()))
+        return max(0, int((row[1] - datetime.now(UTC)).total_seconds()))
+
+
+def sessions_path(database: str) -> Path:
+    """Where the sessions of an SQLite database file live: ``talking.db`` -> ``talking.sessions.db``."""
+    path = Path(database)
+    return path.with_name(f"{path.stem}.sessions{path.suffix or '.db'}")
+
+
+class SessionFile:
+    """The sessions file of an SQLite database, one plain sqlite3 connection per process (see the module notes)."""
+
+    _SCHEMA = (
+        'CREATE TABLE IF NOT EXISTS "web_sessions" ("key" VARCHAR(128) NOT NULL PRIMARY KEY, "value" BLOB NOT NULL,'
+        ' "expires_at" DATETIME)',
+        'CREATE INDEX IF NOT EXISTS "ix_web_sessions_expires_at" ON "web_sessions" ("expires_at")',
+    )
+    _READ = 'SELECT "value", "expires_at" FROM "web_sessions" WHERE "key" = ?'
+    _UPSERT = (
+        'INSERT INTO "web_sessions" ("key", "value", "expires_at") VALUES (?, ?, ?)'
+        ' ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", "expires_at" = excluded."expires_at"'
+    )
+    _RENEW = 'UPDATE "web_sessions" SET "expires_at" = ? WHERE "key" = ?'
+    _DELETE = 'DELETE FROM "web_sessions" WHERE "key" = ?'
+    _DELETE_ALL = 'DELETE FROM "web_sessions"'
+    _SWEEP = 'DELETE FROM "web_sessions" WHERE "expires_at" <= ?'
+
+    def __init__(self, path: Path, engine: AsyncEngine) -> None:
+        self.path = path
+        # Times are stored as the database's own column stores them (UTC text that sorts in time order).
+        column_type = web_sessions.c.expires_at.type.dialect_impl(engine.dialect)
+        self._to_db: Callable[[Any], Any] = column_type.bind_processor(engine.dialect) or _same
+        self._from_db: Callable[[Any], Any] = column_type.result_processor(engine.dialect, None) or _same
+        self._connection: sqlite3.Connection | None = None
+        self._forks = -1  # _forks_seen when the connection was opened
+
+    @classmethod
+    def for_engine(cls, engine: AsyncEngine) -> SessionFile | None:
+        """The sessions file of an SQLite database file; None for PostgreSQL or an in-memory database."""
+        if engine.dialect.name != "sqlite":
+            return None
+        database = engine.url.database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return None
+        return cls(sessions_path(database), engine)
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is not None and self._forks == _forks_seen[0]:
+            return self._connection
+        # A new process (a forked worker) opens its own: an SQLite connection must not cross a fork.
+        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            connection.execute("PRAGMA busy_timeout=0")
+            # WAL: readers never wait for a writer, and synchronous=NORMAL cannot corrupt the file.
+            mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise sqlite3.OperationalError(f"{self.path}: journal_mode is {mode}, not wal")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            for statement in self._SCHEMA:
+                connection.execute(statement)
+        except BaseException:
+            connection.close()
+            raise
+        self._connection, self._forks = connection, _forks_seen[0]
+        return connection
+
+    async def run(self, operation: Callable[..., T], *args: Any) -> T:
+        """Run one operation now; while another worker holds the write lock, retry shortly."""
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        pause = 0.0002
+        while True:
+            try:
+                return operation(self._connect(), *args)
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.004)
+
+    def read(self, connection: sqlite3.Connection, key: str) -> tuple[bytes, datetime | None] | None:
+        """The stored value and expiry of ``key``."""
+        # fetchall: the statement runs to its end, so no read transaction stays open.
+        rows = connection.execute(self._READ, (key,)).fetchall()
+        if not rows:
+            return None
+        value, expires_at = rows[0]
+        return bytes(value), self._from_db(expires_at)
+
+    def upsert(
+        self,
+        connection: sqlite3.Connection,
+        key: str,
+        value: bytes,
+        expires_at: datetime | None,
+        sweep_before: datetime | None,
+    ) -> None:
+        """Insert or replace ``key``; sometimes also remove expired sessions."""
+        if sweep_before is None:  # one statement is a transaction of its own
+            connection.execute(self._UPSERT, (key, value, self._to_db(expires_at)))
+            return
+        with _write_transaction(connection):
+            connection.execute(self._UPSERT, (key, value, self._to_db(expires_at)))
+            connection.execute(self._SWEEP, (self._to_db(sweep_before),))
+
+    def renew(self, connection: sqlite3.Connection, key: str, expires_at: datetime) -> None:
+        """Push back the expiry of ``key``."""
+        connection.execute(self._RENEW, (self._to_db(expires_at), key))
+
+    def delete(self, connection: sqlite3.Connection, key: str) -> None:
+        """Remove ``key``."""
+        connection.execute(self._DELETE, (key,))
+
+    def delete_all(self, connection: sqlite3.Connection) -> None:
+        """Remove every session."""
+        connection.execute(self._DELETE_ALL)
+
+
+@contextmanager
+def _write_transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error; BEGIN fails at once if the lock is taken."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+# How many times this process has been forked into a child (a list, so the hook can change it).
+_forks_seen = [0]
+
+
+def _after_fork_in_child() -> None:
+    _forks_seen[0] += 1
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _same(value: object) -> object:
+    return value
 
 
 def _as_timedelta(value: int | timedelta) -> timedelta:

@@ -2,18 +2,44 @@
 
 The prefix is the package's own name because its templates import each other by it
 (``{% from "govuk_frontend_jinja/components/..." import ... %}``).
+
+Rendering GOV.UK macros was most of a page's CPU. Each ``govuk*`` macro is a pure function of its
+``params`` (no context, no globals that change, no side effects), so the environment remembers
+each call's HTML by its arguments: the district radios or the issue checkboxes of a survey, with
+the boxes the resident ticked and any error message, are rendered once and then reused. The key
+is the arguments themselves (every label, code, hint, checked flag and message), so a changed
+survey definition or answer simply makes a new key: there is nothing to invalidate. Calls that
+cannot be keyed soundly (a ``{% call %}`` block, an argument that is not plain data) render as
+before. The cache is bounded (least recently used entries go first).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections import ChainMap, OrderedDict
+from collections.abc import MutableMapping
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
+from types import CodeType
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    PrefixLoader,
+    Template,
+    Undefined,
+    select_autoescape,
+)
+from jinja2.runtime import Macro
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
+from markupsafe import Markup
 
 
 def templates_dir() -> Path:
@@ -42,6 +68,156 @@ def london_time(moment: datetime) -> str:
     return f"{clock} on {local.day} {local.strftime('%B %Y')}"
 
 
+# --- remembering GOV.UK macro output ------------------------------------------------------------------
+
+
+def _pure_macro_folders() -> tuple[str, ...]:
+    """Where the templates whose exported ``govuk*`` macros are pure functions of their arguments live."""
+    package = Path(str(resources.files("govuk_frontend_jinja"))) / "templates"
+    return tuple(str(package / folder) + os.sep for folder in ("components", "macros"))
+
+
+_PURE_MACRO_FOLDERS = _pure_macro_folders()
+
+
+class MacroCache:
+    """Rendered macro HTML by (macro, arguments); least recently used entries are dropped first."""
+
+    def __init__(self, max_entries: int = 2048, max_chars: int = 2_000_000) -> None:
+        self.max_entries, self.max_chars = max_entries, max_chars
+        self._entries: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+        self._chars = 0
+        self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: tuple[Any, ...]) -> str | None:
+        """The HTML remembered under ``key``, or None."""
+        value = self._entries.get(key)
+        if value is not None:
+            self.hits += 1
+            with contextlib.suppress(KeyError):  # dropped meanwhile by another thread: no matter
+                self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: tuple[Any, ...], value: str) -> None:
+        """Remember ``value``; a result too big to be worth its room is not kept."""
+        self.misses += 1
+        if len(value) > self.max_chars // 64 or key in self._entries:
+            return
+        self._entries[key] = value
+        self._chars += len(value)
+        while len(self._entries) > self.max_entries or self._chars > self.max_chars:
+            _key, dropped = self._entries.popitem(last=False)
+            self._chars -= len(dropped)
+
+    def clear(self) -> None:
+        """Forget everything."""
+        self._entries.clear()
+        self._chars = 0
+
+
+class _Unkeyable(Exception):
+    """An argument that is not plain data: the call cannot be remembered soundly."""
+
+
+# Tags that keep values of different types apart in a key: "1", Markup("1"), 1, 1.0 and True all
+# render differently, but some of them compare equal.
+_DICT, _LIST, _TUPLE, _MARKUP, _UNDEFINED = (object() for _ in range(5))
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for a macro argument that equals another only if the two render alike."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is dict:
+        return (_DICT, *[(key if type(key) is str else _frozen(key), _frozen(item)) for key, item in value.items()])
+    if kind is list:
+        return (_LIST, *[_frozen(item) for item in value])
+    if kind is Markup:
+        return (_MARKUP, str(value))
+    if value is None or kind is bool or kind is int:
+        return (kind, value)
+    if kind is float:
+        return (kind, repr(value))  # 0.0 == -0.0, but they print differently
+    if kind is tuple:
+        return (_TUPLE, *[_frozen(item) for item in value])
+    if kind is Undefined:
+        # A missing parameter: every plain Undefined renders alike (nothing) and tests alike (falsy).
+        return _UNDEFINED
+    raise _Unkeyable(kind.__name__)
+
+
+class RememberedMacro:
+    """A GOV.UK macro whose output is looked up by its arguments before it is rendered."""
+
+    __slots__ = ("_cache", "_code", "_macro")
+    # Jinja asks every callable whether it wants the context passed in; a macro does not. (Without
+    # this, each call would ask the wrapped macro, and fail, through __getattr__.)
+    jinja_pass_arg = None
+
+    def __init__(self, macro: Macro, cache: MacroCache) -> None:
+        self._macro = macro
+        self._code: CodeType = macro._func.__code__  # the same for every import of this macro
+        self._cache = cache
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """The macro's HTML for these arguments; a ``{% call %}`` (a caller) is never remembered."""
+        if kwargs:
+            return self._macro(*args, **kwargs)
+        try:
+            key = (self._code, *[_frozen(arg) for arg in args])
+        except _Unkeyable:
+            return self._macro(*args)
+        html = self._cache.get(key)
+        if html is None:
+            html = self._macro(*args)
+            if isinstance(html, str):
+                self._cache.put(key, html)
+        return html
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._macro, name)
+
+
+class _RememberingTemplate(Template):
+    """Templates whose GOV.UK macros, once imported, remember their output (see the module notes)."""
+
+    def make_module(
+        self,
+        vars: dict[str, Any] | None = None,  # Jinja's own parameter names
+        shared: bool = False,
+        locals: MutableMapping[str, Any] | None = None,
+    ) -> Any:
+        """The template as a module; its exported ``govuk*`` macros wrapped."""
+        module = super().make_module(vars, shared, locals)
+        cache: MacroCache | None = getattr(self.environment, "macro_cache", None)
+        # By file, not name: PrefixLoader hands the package's loader (and so the template) the name without its prefix.
+        if cache is not None and self.filename and self.filename.startswith(_PURE_MACRO_FOLDERS):
+            for name, value in list(module.__dict__.items()):
+                if type(value) is Macro and name.startswith("govuk"):
+                    setattr(module, name, RememberedMacro(value, cache))
+        return module
+
+    def _get_default_module(self, ctx: Any = None) -> Any:
+        """Jinja's, with its check on every import done at C speed.
+
+        Jinja makes a fresh module when the importing context has globals this template lacks; it
+        asks by iterating a ChainMap's KeysView in Python, a measurable share of each page. The same
+        question asked of the ChainMap's dicts: when the answer is "none", pass no context (Jinja
+        then returns its cached module, as it would have); otherwise let Jinja do as before.
+        """
+        if (
+            ctx is not None
+            and isinstance(self.globals, ChainMap)
+            and not ctx.globals_keys.difference(*self.globals.maps)
+        ):
+            ctx = None
+        return super()._get_default_module(ctx)
+
+
 def jinja_environment(template_dir: Path | None = None) -> Environment:
     """The Jinja environment every page renders with."""
     environment = Environment(
@@ -56,6 +232,8 @@ def jinja_environment(template_dir: Path | None = None) -> Environment:
         lstrip_blocks=True,
         auto_reload=False,
     )
+    environment.template_class = _RememberingTemplate
+    environment.macro_cache = MacroCache()  # type: ignore[attr-defined]
     environment.filters["london_time"] = london_time
     return environment
 

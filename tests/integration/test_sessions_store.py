@@ -1,15 +1,23 @@
-"""The database-backed session store, on SQLite and PostgreSQL."""
+"""The session store: its own SQLite file beside an SQLite database, or PostgreSQL's web_sessions table."""
 
 from __future__ import annotations
 
 import asyncio
+import re
+import sqlite3
+from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from litestar import Litestar
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.db.models import web_sessions
-from talking.sessions import DatabaseStore
+from talking.sessions import DatabaseStore, sessions_path
+
+from .staff_helpers import Client
+
+PRESTON = "E07000123"
 
 
 @pytest.fixture
@@ -18,9 +26,27 @@ def database_url(each_database_url: str) -> str:
     return each_database_url
 
 
+def sqlite_file(engine: AsyncEngine) -> Path | None:
+    """The sessions file of an SQLite database (None on PostgreSQL)."""
+    return sessions_path(engine.url.database) if engine.dialect.name == "sqlite" else None  # type: ignore[arg-type]
+
+
+async def stored(engine: AsyncEngine) -> dict[str, tuple[bytes, str]]:
+    """Every stored session as it lies on disk (or in PostgreSQL): {key: (value, expiry as text)}."""
+    path = sqlite_file(engine)
+    if path is not None:
+        if not path.exists():
+            return {}
+        with sqlite3.connect(path) as conn:
+            rows = conn.execute('SELECT "key", "value", "expires_at" FROM "web_sessions"').fetchall()
+    else:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(select(web_sessions))).all()
+    return {key: (bytes(value), str(expires_at)) for key, value, expires_at in rows}
+
+
 async def stored_rows(engine: AsyncEngine) -> int:
-    async with engine.connect() as conn:
-        return (await conn.execute(select(func.count()).select_from(web_sessions))).scalar_one()
+    return len(await stored(engine))
 
 
 async def test_set_get_delete(engine: AsyncEngine) -> None:
@@ -60,3 +86,93 @@ async def test_delete_all(engine: AsyncEngine) -> None:
         await store.set(f"k{i}", b"v", expires_in=60)
     await store.delete_all()
     assert await stored_rows(engine) == 0
+
+
+async def test_a_changed_session_is_saved_and_an_unchanged_one_is_not_rewritten(engine: AsyncEngine) -> None:
+    store = DatabaseStore(engine)
+    await store.set("k", b'{"survey:1":{}}', expires_in=3600)
+    first = (await stored(engine))["k"]
+    assert store.writes == 1
+    # A request reads the session and hands back the same value: nothing is written, the stored expiry stays.
+    assert await store.get("k") == b'{"survey:1":{}}'
+    await asyncio.sleep(0.01)
+    await store.set("k", b'{"survey:1":{}}', expires_in=3600)
+    assert store.writes == 1
+    assert (await stored(engine))["k"] == first
+    # A changed value is written at once, with a new expiry.
+    await store.set("k", b'{"survey:1":{"district":"E07000123"}}', expires_in=3600)
+    assert store.writes == 2
+    value, expires_at = (await stored(engine))["k"]
+    assert value == b'{"survey:1":{"district":"E07000123"}}'
+    assert expires_at > first[1]
+    # Another worker (another store) that never read it writes even the same value: it cannot know.
+    other = DatabaseStore(engine)
+    await other.set("k", value, expires_in=3600)
+    assert other.writes == 1
+
+
+async def test_pages_write_the_session_only_when_it_changes(
+    app: Litestar, client: Client, engine: AsyncEngine, open_survey: int
+) -> None:
+    store: DatabaseStore = app.stores.get("sessions")  # type: ignore[assignment]
+    start = await client.get(f"/surveys/{open_survey}")
+    assert start.status_code == 200
+    assert "talking_session" not in client.cookies  # nothing to keep yet: no session row, no cookie
+    assert store.writes == 0
+    page = await client.get(f"/surveys/{open_survey}/district")
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    chosen = await client.post(
+        f"/surveys/{open_survey}/district", data={"_csrf_token": token, "district": PRESTON}, follow_redirects=False
+    )
+    assert chosen.status_code == 303
+    assert store.writes == 1  # the answer is kept
+    session_id = client.cookies["talking_session"]
+    for _ in range(3):  # reading pages changes nothing, so writes nothing
+        assert (await client.get(f"/surveys/{open_survey}/issues")).status_code == 200
+        assert (await client.get(f"/surveys/{open_survey}/district")).status_code == 200
+    assert store.writes == 1
+    assert client.cookies["talking_session"] == session_id
+    assert b"E07000123" in (await stored(engine))[session_id][0]
+
+
+async def test_sqlite_sessions_have_their_own_file_and_responses_stay_fully_synced(app: Litestar) -> None:
+    engine: AsyncEngine = app.state.engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL keeps sessions in its web_sessions table")
+    store: DatabaseStore = app.stores.get("sessions")  # type: ignore[assignment]
+    await store.set("k", b"v", expires_in=60)
+    path = sqlite_file(engine)
+    assert store.file is not None and store.file.path == path
+    assert path is not None and path.name == "talking.sessions.db" and path.exists()
+    async with engine.connect() as conn:  # the database's own table is not used for them
+        assert (await conn.execute(select(func.count()).select_from(web_sessions))).scalar_one() == 0
+    # synchronous: 1 is NORMAL (sessions), 2 is FULL (the database, and the response writer's connection)
+    assert (await store.file.run(lambda conn: conn.execute("PRAGMA synchronous").fetchone()[0])) == 1
+    assert (await store.file.run(lambda conn: conn.execute("PRAGMA journal_mode").fetchone()[0])) == "wal"
+    for database in (engine, app.state.writer.engine):
+        async with database.connect() as conn:
+            assert (await conn.execute(text("PRAGMA synchronous"))).scalar_one() == 2
+
+
+async def test_a_write_waits_for_another_workers_lock_without_blocking_the_loop(engine: AsyncEngine) -> None:
+    path = sqlite_file(engine)
+    if path is None:
+        pytest.skip("SQLite's file lock")
+    store = DatabaseStore(engine)
+    await store.set("k", b"one", expires_in=60)  # creates the file
+    other_worker = sqlite3.connect(path, isolation_level=None)
+    other_worker.execute("BEGIN IMMEDIATE")  # holds the write lock
+    try:
+        writing = asyncio.create_task(store.set("k", b"two", expires_in=60))
+        ticks = 0
+        for _ in range(20):
+            await asyncio.sleep(0.005)
+            ticks += 1
+        assert not writing.done()  # still waiting for the lock ...
+        assert ticks == 20  # ... while the event loop went on
+        assert await DatabaseStore(engine).get("k") == b"one"  # readers are not blocked
+    finally:
+        other_worker.execute("COMMIT")
+        other_worker.close()
+    await asyncio.wait_for(writing, 5)
+    assert await DatabaseStore(engine).get("k") == b"two"

@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from talking import audit
 from talking.app import create_app
 from talking.db.engine import create_engine
-from talking.db.models import api_tokens, audit_events, sign_in_throttle, users, web_sessions
+from talking.db.models import api_tokens, audit_events, sign_in_throttle, users
+from talking.sessions import DatabaseStore
 from talking.settings import Settings
 
 from ..conftest import STAFF_PASSWORD, make_token, make_user
@@ -217,10 +218,9 @@ async def test_session_id_changes_on_sign_in(
     await sign_in(client, STAFF)
     after = client.cookies[SESSION_COOKIE]
     assert after != before
-    async with engine.connect() as conn:
-        keys = set((await conn.execute(select(web_sessions.c.key))).scalars())
-    assert before not in keys  # the old id is gone, so nobody who knew it is signed in
-    assert after in keys
+    stored = DatabaseStore(engine)  # the sessions as any worker finds them
+    assert not await stored.exists(before)  # the old id is gone, so nobody who knew it is signed in
+    assert await stored.exists(after)
 
 
 async def test_idle_timeout(app: Litestar, client: Client, staff_id: int) -> None:

@@ -5,14 +5,17 @@ Sets ``scope["user"]`` to a Principal or None on every HTTP request; guards deci
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from typing import Any
 
+from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.utils.dataclass import extract_dataclass_items
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.auth.principal import Principal
@@ -24,14 +27,49 @@ ABSOLUTE_LIFETIME_SECONDS = 12 * 60 * 60
 # Refresh "last seen" at most this often, so reading pages does not rewrite the session each time.
 _SEEN_GRANULARITY_SECONDS = 60
 _NEW_SESSION_ID = "talking.new_session_id"
+# Session ids we issue (secrets.token_hex); a cookie value needing no quoting in Set-Cookie.
+_SESSION_ID = re.compile(r"[0-9a-f]{16,128}")
+# Stands in for the session id in the cached Set-Cookie header.
+_COOKIE_VALUE = "0" * 64
 
 
 class RotatingSessionBackend(ServerSideSessionBackend):
     """Litestar's server-side sessions, plus a new session id on demand (on sign-in)."""
 
+    def __init__(self, config: ServerSideSessionConfig) -> None:
+        super().__init__(config)
+        self._cookie_template: str | None = None
+
     def get_session_id(self, connection: Any) -> str:
         """The id to store the session under: a freshly issued one if the request asked for it."""
         return connection.scope.get(_NEW_SESSION_ID) or super().get_session_id(connection)
+
+    async def store_in_message(self, scope_session: Any, message: Any, connection: Any) -> None:
+        """Keep the session and set its cookie, as Litestar does, with two savings.
+
+        A visitor with no session yet and nothing to keep gets neither a row nor a cookie; and the
+        cookie header is built once and reused with each session id (Litestar builds it anew, from
+        dataclasses, on every response).
+        """
+        if not isinstance(scope_session, dict):  # Empty: cleared, so Litestar deletes it and expires the cookie
+            await super().store_in_message(scope_session, message, connection)
+            return
+        if not scope_session and not connection.cookies.get(self.config.key):
+            return
+        session_id = self.get_session_id(connection)
+        if not _SESSION_ID.fullmatch(session_id):  # not one of ours: let Litestar quote it as it must
+            await super().store_in_message(scope_session, message, connection)
+            return
+        store = self.config.get_store_from_app(connection.scope["app"])
+        await self.set(session_id=session_id, data=self.serialize_data(scope_session, connection.scope), store=store)
+        MutableScopeHeaders.from_message(message).add("Set-Cookie", self._cookie_header(session_id))
+
+    def _cookie_header(self, session_id: str) -> str:
+        """The Set-Cookie value Litestar would build for this session id (ids we issue need no quoting)."""
+        if self._cookie_template is None:
+            params = dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
+            self._cookie_template = Cookie(value=_COOKIE_VALUE, key=self.config.key, **params).to_header(header="")
+        return self._cookie_template.replace(_COOKIE_VALUE, session_id, 1)
 
 
 class SessionConfig(ServerSideSessionConfig):
