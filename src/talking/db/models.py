@@ -184,9 +184,10 @@ class Response(Base):
 class ResponsePick(Base):
     """One picked issue at its rank (1 = most important).
 
-    survey_id and district_code are copied from the response so the district x issue x rank
-    counts come from one covering index, and so the composite foreign key can prove the issue
-    belongs to the survey.
+    survey_id is copied from the response so the composite foreign key can prove the issue belongs
+    to the survey (district_code too, from when counts came from an index here; migration 0003
+    dropped that index: the running tallies answer those counts, and each pick written updates
+    one index fewer).
     """
 
     __tablename__ = "response_picks"
@@ -198,7 +199,6 @@ class ResponsePick(Base):
             name="fk_response_picks_survey_issue",
         ),
         CheckConstraint("rank BETWEEN 1 AND 10", name="rank_range"),
-        Index("ix_response_picks_cube", "survey_id", "district_code", "issue_code", "rank"),
     )
 
     response_id: Mapped[int] = mapped_column(BigId, ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True)
