@@ -149,9 +149,10 @@ async def test_sqlite_sessions_have_their_own_file_and_responses_stay_fully_sync
     # synchronous: 1 is NORMAL (sessions), 2 is FULL (the database, and the response writer's connection)
     assert (await store.file.run(lambda conn: conn.execute("PRAGMA synchronous").fetchone()[0])) == 1
     assert (await store.file.run(lambda conn: conn.execute("PRAGMA journal_mode").fetchone()[0])) == "wal"
-    for database in (engine, app.state.writer.engine):
-        async with database.connect() as conn:
-            assert (await conn.execute(text("PRAGMA synchronous"))).scalar_one() == 2
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("PRAGMA synchronous"))).scalar_one() == 2
+    with app.state.writer.engine.connect() as conn:  # the writer's own synchronous engine
+        assert conn.execute(text("PRAGMA synchronous")).scalar_one() == 2
 
 
 async def test_a_write_waits_for_another_workers_lock_without_blocking_the_loop(engine: AsyncEngine) -> None:

@@ -17,11 +17,12 @@ import hashlib
 import logging
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import msgspec
-from sqlalchemy import Connection, insert, select, tuple_
+from sqlalchemy import Connection, Engine, insert, select, tuple_
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -79,6 +80,12 @@ class ResponseWriter:
 
     def __init__(self, engine: AsyncEngine, max_batch: int = 256) -> None:
         self.engine = writer_engine(engine)
+        # SQLite: the thread that runs every transaction of this writer, one at a time.
+        self._thread = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="response-writer")
+            if isinstance(self.engine, Engine)
+            else None
+        )
         self.max_batch = max_batch
         self._queue: asyncio.Queue[PendingResponse] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -96,8 +103,15 @@ class ResponseWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self.engine.dialect.name == "sqlite":  # its own engine (see writer_engine)
-            await self.engine.dispose()
+        if self._thread is not None:  # SQLite: its own engine and thread (see writer_engine)
+            self._thread.shutdown(wait=True)
+            self.engine.dispose()
+
+    def _write_in_thread(self, batch: list[PendingResponse]) -> _Written:
+        """One batch's whole transaction on the SQLite writer's own thread."""
+        assert isinstance(self.engine, Engine)
+        with self.engine.begin() as conn:
+            return _write_batch(conn, batch)
 
     async def submit(self, pending: PendingResponse) -> Receipt:
         """Queue one response and wait until it is committed (or refused)."""
@@ -161,8 +175,12 @@ class ResponseWriter:
         pause = 0.0005
         while True:
             try:
-                async with self.engine.begin() as conn:
-                    outcomes, claimed = await conn.run_sync(_write_batch, batch)
+                if isinstance(self.engine, Engine):
+                    loop = asyncio.get_running_loop()
+                    outcomes, claimed = await loop.run_in_executor(self._thread, self._write_in_thread, batch)
+                else:
+                    async with self.engine.begin() as conn:
+                        outcomes, claimed = await conn.run_sync(_write_batch, batch)
                 break
             except OperationalError as exc:
                 # Another worker holds SQLite's write lock; nothing of ours was written. Wait briefly.
