@@ -59,6 +59,11 @@ def upgrade() -> None:
         [f"coalesce({_code_at(1)}, '')"] + [f"coalesce(' ' || {_code_at(rank)}, '')" for rank in range(2, 11)]
     )
     op.execute(f"UPDATE responses SET ranked_picks = {ranked}")  # noqa: S608 - no input in the text
+    if op.get_bind().dialect.name == "postgresql":
+        # Every answer updates tally rows in place: room on each page lets PostgreSQL keep the new
+        # row version beside the old one without touching the index (a HOT update).
+        for table in ("tally_respondents", "tally_positions", "tally_pairs"):
+            op.execute(f"ALTER TABLE {table} SET (fillfactor = 50)")
     # Count what is already stored; from here on the writer keeps the tallies current.
     tallies.rebuild(op.get_bind())
     # The tallies answer the district x issue x rank counts this index was for; one index fewer to
