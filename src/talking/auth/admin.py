@@ -11,7 +11,6 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import MultiDict
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +30,7 @@ from talking.auth.pages import (
     take_flash,
 )
 from talking.auth.principal import ROLES
+from talking.params import RowId
 
 AUDIT_PAGE_SIZE = 50
 ROLE_HINTS = {
@@ -260,14 +260,14 @@ class AdminPages(Controller):
 
     @get("/users/{user_id:int}")
     async def user(
-        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], user_id: FromPath[int]
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], user_id: RowId
     ) -> Template:
         """One account: its role and whether it can sign in."""
         return await self._user_page(request, db_session, user_id)
 
     @post("/users/{user_id:int}/role")
     async def change_role(
-        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], user_id: FromPath[int]
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], user_id: RowId
     ) -> Template | Redirect:
         """Give the account another role."""
         role = form_text(await request.form(), "role")
@@ -285,7 +285,7 @@ class AdminPages(Controller):
 
     @post("/users/{user_id:int}/active")
     async def set_active(
-        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], user_id: FromPath[int]
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], user_id: RowId
     ) -> Template | Redirect:
         """Deactivate (signs them out, stops their tokens) or reactivate the account."""
         active = form_text(await request.form(), "active") == "true"

@@ -18,7 +18,6 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import FormMultiDict
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, NotFoundException
-from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +26,7 @@ from talking.auth import services
 from talking.auth.guards import requires
 from talking.auth.middleware import end_staff_session, start_staff_session
 from talking.auth.principal import Principal
+from talking.params import RowId
 from talking.surveys.schemas import FieldError
 
 DEFAULT_LANDING = "/staff"
@@ -255,7 +255,7 @@ class StaffPages(Controller):
 
     @post("/account/tokens/{token_id:int}/revoke", guards=[requires("analyst")])
     async def revoke_token(
-        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token_id: FromPath[int]
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token_id: RowId
     ) -> Redirect:
         """Stop a token working at once."""
         principal = principal_of(request)

@@ -6,11 +6,12 @@ from typing import Any, ClassVar
 
 from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talking.auth.guards import current_principal, requires
+from talking.params import RowId
 from talking.questionnaires import services
 from talking.questionnaires.schemas import DistrictCount, SurveyCreate, SurveyCreated, SurveySummary
 from talking.surveys.errors import SurveyNotFound
@@ -53,7 +54,7 @@ class QuestionnaireController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        survey_id: FromPath[int],
+        survey_id: RowId,
         data: JSONBody[SurveyCreate],
     ) -> SurveySummary:
         """Edit a draft (409 once published: its questions are locked)."""
@@ -62,7 +63,7 @@ class QuestionnaireController(Controller):
 
     @post("/{survey_id:int}/publish", summary="Publish a draft", status_code=HTTP_200_OK, guards=[STAFF])
     async def publish(
-        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], survey_id: RowId
     ) -> SurveySummary:
         """Open it now, or at its opening time."""
         await services.publish(db_session, survey_id, actor=current_principal(request), ip=_ip(request))
@@ -71,7 +72,7 @@ class QuestionnaireController(Controller):
 
     @post("/{survey_id:int}/close", summary="Close a published survey", status_code=HTTP_200_OK, guards=[STAFF])
     async def close(
-        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], survey_id: RowId
     ) -> SurveySummary:
         """Stop accepting responses now."""
         await services.close(db_session, survey_id, actor=current_principal(request), ip=_ip(request))
@@ -85,14 +86,14 @@ class QuestionnaireController(Controller):
         guards=[STAFF],
     )
     async def new_wave(
-        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], survey_id: RowId
     ) -> SurveyCreated:
         """Same issue codes, so the waves compare; linked to this one."""
         wave_id = await services.new_wave(db_session, survey_id, actor=current_principal(request), ip=_ip(request))
         return SurveyCreated(id=wave_id, status="draft")
 
     @get("/{survey_id:int}/counts", summary="Responses so far by district", guards=[ANALYST])
-    async def counts(self, db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]) -> list[DistrictCount]:
+    async def counts(self, db_session: NamedDependency[AsyncSession], survey_id: RowId) -> list[DistrictCount]:
         """One row per district the survey covers."""
         if not await services.exists(db_session, survey_id):
             raise SurveyNotFound(survey_id)

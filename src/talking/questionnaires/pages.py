@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from talking.auth.guards import requires
 from talking.auth.pages import client_ip, flash, form_text, principal_of, see_other, staff_time, take_flash
+from talking.params import RowId
 from talking.questionnaires import services
 from talking.questionnaires.forms import (
     ISSUE_GROUPS,
@@ -165,7 +166,7 @@ class QuestionnairePages(Controller):
         return see_other(f"/staff/surveys/{survey_id}")
 
     @get(SURVEY + "/edit", guards=STAFF_ONLY)
-    async def edit_survey(self, db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]) -> Template:
+    async def edit_survey(self, db_session: NamedDependency[AsyncSession], survey_id: RowId) -> Template:
         """A draft's form, filled in; a published survey's questions are locked."""
         survey = await _load(db_session, survey_id)
         if survey.status != "draft":
@@ -174,7 +175,7 @@ class QuestionnairePages(Controller):
 
     @post(SURVEY + "/edit", guards=STAFF_ONLY)
     async def update_survey(
-        self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]
+        self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: RowId
     ) -> Template | Redirect:
         """Replace a draft's definition (its extra questions stay as they are)."""
         survey = await _load(db_session, survey_id)
@@ -228,9 +229,7 @@ class QuestionnairePages(Controller):
         return see_other(f"/staff/surveys/{survey.id}/questions")
 
     @get(SURVEY + "/questions", guards=STAFF_ONLY)
-    async def questions(
-        self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]
-    ) -> Template:
+    async def questions(self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: RowId) -> Template:
         """A draft's extra questions, and a form to add one."""
         survey = await _load(db_session, survey_id)
         if survey.status != "draft":
@@ -239,7 +238,7 @@ class QuestionnairePages(Controller):
 
     @post(SURVEY + "/questions", guards=STAFF_ONLY)
     async def add_question(
-        self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]
+        self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: RowId
     ) -> Template | Redirect:
         """Add a question at the end."""
         survey = await _load(db_session, survey_id)
@@ -258,7 +257,7 @@ class QuestionnairePages(Controller):
 
     @post(SURVEY + "/questions/{key:str}/remove", guards=STAFF_ONLY)
     async def remove_question(
-        self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: FromPath[int], key: FromPath[str]
+        self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: RowId, key: FromPath[str]
     ) -> Template | Redirect:
         """Take a question out of a draft."""
         survey = await _load(db_session, survey_id)
@@ -273,7 +272,7 @@ class QuestionnairePages(Controller):
 
     @post(SURVEY + "/questions/{key:str}/move", guards=STAFF_ONLY)
     async def move_question(
-        self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: FromPath[int], key: FromPath[str]
+        self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: RowId, key: FromPath[str]
     ) -> Template | Redirect:
         """Move a question one place up or down (at either end, it stays where it is)."""
         survey = await _load(db_session, survey_id)
@@ -327,9 +326,7 @@ class QuestionnairePages(Controller):
         )
 
     @get(SURVEY)
-    async def survey(
-        self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]
-    ) -> Template:
+    async def survey(self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: RowId) -> Template:
         """A survey's state, definition and responses by district, with the actions its state allows."""
         return await self._survey_page(request, db_session, survey_id)
 
@@ -349,21 +346,21 @@ class QuestionnairePages(Controller):
 
     @post(SURVEY + "/publish", guards=STAFF_ONLY)
     async def publish(
-        self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]
+        self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: RowId
     ) -> Template | Redirect:
         """Publish a draft: it opens now, or at its opening time."""
         return await self._act(request, db_session, survey_id, "publish")
 
     @post(SURVEY + "/close", guards=STAFF_ONLY)
     async def close(
-        self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]
+        self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: RowId
     ) -> Template | Redirect:
         """Stop taking responses now."""
         return await self._act(request, db_session, survey_id, "close")
 
     @post(SURVEY + "/waves", guards=STAFF_ONLY)
     async def new_wave(
-        self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]
+        self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: RowId
     ) -> Template | Redirect:
         """Copy the survey as a draft of its next wave, and go to it."""
         survey = await _load(db_session, survey_id)
@@ -377,7 +374,7 @@ class QuestionnairePages(Controller):
 
     @post(SURVEY + "/dates", guards=STAFF_ONLY)
     async def change_dates(
-        self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]
+        self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: RowId
     ) -> Template | Redirect:
         """Change when the survey opens and closes (its questions stay as they are)."""
         form = await request.form()

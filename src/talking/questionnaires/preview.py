@@ -20,6 +20,7 @@ from litestar.response import Template
 from markupsafe import Markup
 
 from talking.auth.guards import requires
+from talking.params import RowId
 from talking.reference import districts
 from talking.surveys.journey import QUESTION, Progress
 from talking.surveys.pages import page_context, start_context, template_of
@@ -178,17 +179,17 @@ class PreviewPages(Controller):
         return await catalogue.load(survey_id)  # as saved now, in any state
 
     @get("/")
-    async def start(self, request: Req, survey_id: FromPath[int]) -> Template:
+    async def start(self, request: Req, survey_id: RowId) -> Template:
         """The start page."""
         return preview_page(await self._survey(request, survey_id), "start")
 
     @get("/questions/{key:str}")
-    async def question(self, request: Req, survey_id: FromPath[int], key: FromPath[str]) -> Template:
+    async def question(self, request: Req, survey_id: RowId, key: FromPath[str]) -> Template:
         """One of the survey's extra questions."""
         return preview_page(await self._survey(request, survey_id), QUESTION + key)
 
     @get("/{page:str}")
-    async def page(self, request: Req, survey_id: FromPath[int], page: FromPath[str]) -> Template:
+    async def page(self, request: Req, survey_id: RowId, page: FromPath[str]) -> Template:
         """Any other page of the journey, the confirmation included."""
         if page.startswith(QUESTION) or page == "start":
             raise NotFoundException()

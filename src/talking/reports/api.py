@@ -10,13 +10,14 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 from litestar.response import Response, Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talking import audit
 from talking.auth.guards import current_principal, requires
 from talking.auth.pages import client_ip
+from talking.params import RowId
 from talking.questionnaires import services as questionnaires
 from talking.reports import exports
 from talking.reports.responses_csv import stream_responses_csv
@@ -80,7 +81,7 @@ class ReportController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        survey_id: FromPath[int],
+        survey_id: RowId,
         fmt: Annotated[Format, QueryParameter(name="format", description="json, csv or xlsx")] = "json",
     ) -> Response[bytes]:
         """Rebuilt when answers have arrived since the last request, otherwise served from memory."""
@@ -91,7 +92,7 @@ class ReportController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        survey_id: FromPath[int],
+        survey_id: RowId,
     ) -> Stream:
         """Picks in rank order, about-you answers, comments and extra questions; text cells are formula-safe."""
         if not await questionnaires.exists(db_session, survey_id):

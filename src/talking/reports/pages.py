@@ -19,6 +19,7 @@ from litestar.response import Response, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talking.auth.guards import requires
+from talking.params import RowId
 from talking.reports import findings, views
 from talking.reports.api import report_download
 from talking.reports.overview import overview_view
@@ -47,13 +48,13 @@ class ReportPages(Controller):
     guards: ClassVar[list[Any]] = [requires("analyst")]
 
     @get(REPORT)
-    async def overview(self, request: Req, survey_id: FromPath[int]) -> Template:
+    async def overview(self, request: Req, survey_id: RowId) -> Template:
         """The survey, the method, the county's issues and every district side by side."""
         built = await _report(request, survey_id)
         return _page("reports/overview.html", built, ov=overview_view(built))
 
     @get(REPORT + "/districts/{code:str}")
-    async def district(self, request: Req, survey_id: FromPath[int], code: FromPath[str]) -> Template:
+    async def district(self, request: Req, survey_id: RowId, code: FromPath[str]) -> Template:
         """A district's issues, chart, verdicts against the county and checks; 404 if not in the report."""
         built = await _report(request, survey_id)
         found = views.find_district(built.report, code)
@@ -62,34 +63,28 @@ class ReportPages(Controller):
         return _page("reports/district.html", built, dv=views.district_view(built, found))
 
     @get(REPORT + "/groups")
-    async def groups(self, request: Req, survey_id: FromPath[int]) -> Template:
+    async def groups(self, request: Req, survey_id: RowId) -> Template:
         """Groups of districts and groups of residents."""
         built = await _report(request, survey_id)
         return _page("reports/groups.html", built, gv=findings.groups_view(built))
 
     @get(REPORT + "/themes")
-    async def themes(self, request: Req, survey_id: FromPath[int]) -> Template:
+    async def themes(self, request: Req, survey_id: RowId) -> Template:
         """Comment themes, and changes since the previous wave."""
         built = await _report(request, survey_id)
         return _page("reports/themes.html", built, tv=findings.themes_view(built))
 
     @get(REPORT + ".csv")
-    async def csv(
-        self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]
-    ) -> Response[bytes]:
+    async def csv(self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: RowId) -> Response[bytes]:
         """The report as CSV, one row per area, weighting and issue (audited)."""
         return await report_download(request, db_session, survey_id, "csv")
 
     @get(REPORT + ".xlsx")
-    async def xlsx(
-        self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]
-    ) -> Response[bytes]:
+    async def xlsx(self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: RowId) -> Response[bytes]:
         """The report as an Excel workbook, a sheet per table (audited)."""
         return await report_download(request, db_session, survey_id, "xlsx")
 
     @get(REPORT + ".json")
-    async def json(
-        self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: FromPath[int]
-    ) -> Response[bytes]:
+    async def json(self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: RowId) -> Response[bytes]:
         """The whole report as JSON (audited)."""
         return await report_download(request, db_session, survey_id, "json")

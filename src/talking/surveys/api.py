@@ -6,9 +6,10 @@ import re
 from typing import Annotated, Any, ClassVar
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
+from talking.params import RowId
 from talking.problems import problem
 from talking.reference import District, Issue, districts, issues
 from talking.surveys.schemas import Receipt, ResponseCreate, Survey
@@ -61,7 +62,7 @@ class ResponseController(Controller):
     tags: ClassVar[list[str]] = ["responses"]
 
     @get("/{survey_id:int}", summary="The definition of an open survey")
-    async def get_survey(self, request: Request[Any, Any, Any], survey_id: FromPath[int]) -> Survey:
+    async def get_survey(self, request: Request[Any, Any, Any], survey_id: RowId) -> Survey:
         """An open survey's title, introduction, issues and number of picks (404 unknown, 409 not open)."""
         catalogue: SurveyCatalogue = request.app.state.catalogue
         return await catalogue.get_open(survey_id)
@@ -75,7 +76,7 @@ class ResponseController(Controller):
     async def create_response(
         self,
         request: Request[Any, Any, Any],
-        survey_id: FromPath[int],
+        survey_id: RowId,
         data: JSONBody[ResponseCreate],
         idempotency_key: Annotated[
             str | None,

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from talking.params import MAX_ROW_ID
 from talking.problems import handle_exception
 from talking.surveys.api import MAX_RESPONSE_BODY_BYTES, idempotency_key_problem
 from talking.surveys.schemas import ResponseCreate
@@ -60,7 +61,7 @@ class FastSubmit:
         if scope["type"] != "http" or scope["method"] != "POST" or scope.get("root_path"):
             return await self.app(scope, receive, send)
         matched = _PATH.fullmatch(scope["path"])
-        if matched is None:
+        if matched is None or not 1 <= int(matched.group(1)) <= MAX_ROW_ID:  # Litestar explains the id
             return await self.app(scope, receive, send)
         length = key = None
         for name, value in scope["headers"]:

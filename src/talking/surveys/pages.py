@@ -14,6 +14,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from talking.params import RowId
 from talking.reference import AGE_BANDS, SEXES, districts, districts_by_code, issues_by_code
 from talking.surveys.errors import IdempotencyConflict, InvalidResponse, SurveyNotFound, SurveyNotOpen
 from talking.surveys.journey import QUESTION, Progress, order_from_positions, reference_key, session_key
@@ -179,20 +180,20 @@ class ResidentPages(Controller):
         return Template("surveys/home.html", context={"surveys": await catalogue.list_open()})
 
     @get(SURVEY, name="survey-start")
-    async def start(self, request: Req, survey_id: FromPath[int]) -> Template:
+    async def start(self, request: Req, survey_id: RowId) -> Template:
         """The start page: what the survey asks and how long it takes."""
         survey = await self._survey(request, survey_id)
         started = self._progress(request, survey_id).district is not None
         return Template("surveys/start.html", context=start_context(survey, started=started))
 
     @get(SURVEY + "/district")
-    async def district(self, request: Req, survey_id: FromPath[int]) -> Template:
+    async def district(self, request: Req, survey_id: RowId) -> Template:
         """Which area do you live in?"""
         survey, progress = await self._begin(request, survey_id, "district")
         return self._page(request, "district", survey, progress, **page_context(survey, progress, "district"))
 
     @post(SURVEY + "/district")
-    async def save_district(self, request: Req, survey_id: FromPath[int]) -> Template | Redirect:
+    async def save_district(self, request: Req, survey_id: RowId) -> Template | Redirect:
         """Keep the area, or say what is wrong with it."""
         survey, progress = await self._begin(request, survey_id, "district")
         district = text_field(await request.form(), "district")
@@ -214,13 +215,13 @@ class ResidentPages(Controller):
         return self._page(request, "district", survey, progress, errors, **context)
 
     @get(SURVEY + "/issues")
-    async def issues(self, request: Req, survey_id: FromPath[int]) -> Template:
+    async def issues(self, request: Req, survey_id: RowId) -> Template:
         """Choose up to N issues."""
         survey, progress = await self._begin(request, survey_id, "issues")
         return self._page(request, "issues", survey, progress, **page_context(survey, progress, "issues"))
 
     @post(SURVEY + "/issues")
-    async def save_issues(self, request: Req, survey_id: FromPath[int]) -> Template | Redirect:
+    async def save_issues(self, request: Req, survey_id: RowId) -> Template | Redirect:
         """Keep the picks, or say what is wrong with them."""
         survey, progress = await self._begin(request, survey_id, "issues")
         picks = checkbox_values(await request.form(), "picks")
@@ -230,13 +231,13 @@ class ResidentPages(Controller):
         return self._onward(request, survey, "issues", progress)
 
     @get(SURVEY + "/order")
-    async def order(self, request: Req, survey_id: FromPath[int]) -> Template:
+    async def order(self, request: Req, survey_id: RowId) -> Template:
         """Put the picks in order."""
         survey, progress = await self._begin(request, survey_id, "order")
         return self._page(request, "order", survey, progress, **page_context(survey, progress, "order"))
 
     @post(SURVEY + "/order")
-    async def save_order(self, request: Req, survey_id: FromPath[int]) -> Template | Redirect:
+    async def save_order(self, request: Req, survey_id: RowId) -> Template | Redirect:
         """Keep the order, or say which numbers are missing or shared."""
         survey, progress = await self._begin(request, survey_id, "order")
         form = await request.form()
@@ -249,13 +250,13 @@ class ResidentPages(Controller):
         return self._onward(request, survey, "order", progress)
 
     @get(SURVEY + "/questions/{key:str}")
-    async def question(self, request: Req, survey_id: FromPath[int], key: FromPath[str]) -> Template:
+    async def question(self, request: Req, survey_id: RowId, key: FromPath[str]) -> Template:
         """One of the survey's own extra questions."""
         survey, progress = await self._begin(request, survey_id, QUESTION + key)
         return self._page(request, QUESTION + key, survey, progress, **page_context(survey, progress, QUESTION + key))
 
     @post(SURVEY + "/questions/{key:str}")
-    async def save_question(self, request: Req, survey_id: FromPath[int], key: FromPath[str]) -> Template | Redirect:
+    async def save_question(self, request: Req, survey_id: RowId, key: FromPath[str]) -> Template | Redirect:
         """Keep the answer to an extra question, or say what is wrong with it."""
         survey, progress = await self._begin(request, survey_id, QUESTION + key)
         question = _question_of(survey, key)
@@ -271,13 +272,13 @@ class ResidentPages(Controller):
         return self._onward(request, survey, QUESTION + key, progress)
 
     @get(SURVEY + "/comment")
-    async def comment(self, request: Req, survey_id: FromPath[int]) -> Template:
+    async def comment(self, request: Req, survey_id: RowId) -> Template:
         """Is there anything else you want to tell us?"""
         survey, progress = await self._begin(request, survey_id, "comment")
         return self._page(request, "comment", survey, progress, **page_context(survey, progress, "comment"))
 
     @post(SURVEY + "/comment")
-    async def save_comment(self, request: Req, survey_id: FromPath[int]) -> Template | Redirect:
+    async def save_comment(self, request: Req, survey_id: RowId) -> Template | Redirect:
         """Keep the comment, or say why it cannot be kept."""
         survey, progress = await self._begin(request, survey_id, "comment")
         comment = text_field(await request.form(), "comment")
@@ -289,13 +290,13 @@ class ResidentPages(Controller):
         return self._onward(request, survey, "comment", progress)
 
     @get(SURVEY + "/about-you")
-    async def about_you(self, request: Req, survey_id: FromPath[int]) -> Template:
+    async def about_you(self, request: Req, survey_id: RowId) -> Template:
         """Optional questions about the resident."""
         survey, progress = await self._begin(request, survey_id, "about-you")
         return self._page(request, "about-you", survey, progress, **page_context(survey, progress, "about-you"))
 
     @post(SURVEY + "/about-you")
-    async def save_about_you(self, request: Req, survey_id: FromPath[int]) -> Template | Redirect:
+    async def save_about_you(self, request: Req, survey_id: RowId) -> Template | Redirect:
         """Keep the answers about the resident (both optional)."""
         survey, progress = await self._begin(request, survey_id, "about-you")
         form = await request.form()
@@ -316,7 +317,7 @@ class ResidentPages(Controller):
         return self._onward(request, survey, "about-you", progress)
 
     @get(SURVEY + "/check")
-    async def check(self, request: Req, survey_id: FromPath[int]) -> Template:
+    async def check(self, request: Req, survey_id: RowId) -> Template:
         """Check your answers before sending them."""
         survey, progress = await self._begin(request, survey_id, "check")
         return self._check_page(request, survey, progress)
@@ -339,7 +340,7 @@ class ResidentPages(Controller):
         )
 
     @post(SURVEY + "/check")
-    async def submit(self, request: Req, survey_id: FromPath[int]) -> Template | Redirect:
+    async def submit(self, request: Req, survey_id: RowId) -> Template | Redirect:
         """Send the response; then forget the answers and remember the reference."""
         survey = await self._survey(request, survey_id)
         progress = self._progress(request, survey_id)
@@ -374,7 +375,7 @@ class ResidentPages(Controller):
         return see_other(page_url(survey_id, "done"))
 
     @get(SURVEY + "/done")
-    async def done(self, request: Req, survey_id: FromPath[int]) -> Template | Redirect:
+    async def done(self, request: Req, survey_id: RowId) -> Template | Redirect:
         """The confirmation, with the response's reference."""
         survey = await self._survey(request, survey_id, must_be_open=False)
         reference = request.session.get(reference_key(survey_id))
