@@ -97,6 +97,8 @@ def _validation_errors(exc: ValidationException) -> tuple[int, str, list[FieldEr
         key, message = _field_of(str(item.get("message", exc.detail)), str(item.get("key") or "body"))
         if key == "data":  # Litestar's name for the whole body
             key = "body"
+        if message == "'data'":  # Litestar found no body at all (its KeyError, as text)
+            message = "The request has no body: send a JSON object"
         if "malformed" in message.lower() or "json is" in message.lower():
             status = 400
         errors.append(FieldError(field=key, message=message))
