@@ -47,6 +47,7 @@ bench: install ## Run the benchmarks and print their figures
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/ingest.py --database postgres
 	$(PY) benchmarks/flow.py
+	$(PY) benchmarks/report.py
 
 lint: install ## ruff on the code, hadolint on the Containerfile
 	$(BIN)/ruff check .
