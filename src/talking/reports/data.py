@@ -155,22 +155,16 @@ def respondents(conn: Connection, survey_id: int) -> int:
 _HASH = "((r.id * 2654435761) % 4294967296)"
 
 
-def _sample_condition(fraction: float) -> tuple[str, dict[str, int]]:
-    if fraction >= 1:
-        return "1 = 1", {}
-    return f"{_HASH} < :cut", {"cut": int(fraction * 4294967296)}
+def _sampled(conn: Connection, survey_id: int, columns: str, fraction: float, also: str = "") -> list:
+    """Columns of the survey's responses r (all, or a pseudo-random fraction), in the order they arrived."""
+    condition, params = ("", {}) if fraction >= 1 else (f" AND {_HASH} < :cut", {"cut": int(fraction * 4294967296)})
+    query = f"SELECT {columns} FROM responses r WHERE r.survey_id = :survey_id{condition}{also} ORDER BY r.id"  # noqa: S608 - fixed text
+    return conn.execute(text(query), {"survey_id": survey_id, **params}).all()
 
 
 def load_rows(conn: Connection, frame: SurveyFrame, fraction: float = 1.0) -> Responses:
     """Respondent rows (all, or a pseudo-random fraction), with the age level as a trait."""
-    condition, params = _sample_condition(fraction)
-    rows = conn.execute(
-        text(
-            "SELECT r.district_code, r.age_band, r.ranked_picks FROM responses r"  # noqa: S608 - no input in the text
-            f" WHERE r.survey_id = :survey_id AND {condition} ORDER BY r.id"
-        ),
-        {"survey_id": frame.id, **params},
-    ).all()
+    rows = _sampled(conn, frame.id, "r.district_code, r.age_band, r.ranked_picks", fraction)
     d_at, i_at = frame.district_index(), frame.issue_index()
     picks = np.full((len(rows), frame.max_picks), NO_PICK, dtype=np.int64)
     for at, row in enumerate(rows):
@@ -195,14 +189,8 @@ def load_comments(conn: Connection, frame: SurveyFrame, size: int) -> tuple[list
     """About `size` comments, a reproducible sample, with each one's district index."""
     t = tally_respondents
     total = conn.execute(select(func.coalesce(func.sum(t.c.comments), 0)).where(t.c.survey_id == frame.id)).scalar_one()
-    condition, params = _sample_condition(1.0 if total <= size else size / total)
-    rows = conn.execute(
-        text(
-            "SELECT r.district_code, r.comment FROM responses r"  # noqa: S608 - no input in the text
-            f" WHERE r.survey_id = :survey_id AND {condition} AND r.comment <> '' ORDER BY r.id"
-        ),
-        {"survey_id": frame.id, **params},
-    ).all()
+    fraction = 1.0 if total <= size else size / total
+    rows = _sampled(conn, frame.id, "r.district_code, r.comment", fraction, also=" AND r.comment <> ''")
     d_at = frame.district_index()
     return [r[1] for r in rows], np.array([d_at[r[0]] for r in rows], dtype=np.int64)
 
