@@ -57,6 +57,12 @@ async def store_answers(engine: AsyncEngine, survey_id: int, counts: dict[str, i
 
 
 @pytest.fixture
+def database_url(each_database_url: str) -> str:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return each_database_url
+
+
+@pytest.fixture
 async def survey(engine: AsyncEngine) -> int:
     """A survey with answers from four districts, one of them too few to show."""
     survey_id = await publish_survey(engine)
