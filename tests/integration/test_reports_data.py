@@ -146,3 +146,15 @@ async def test_a_later_wave_is_compared_with_the_one_before(each_database_url: s
         assert built.document()["survey"]["previous_wave_id"] == first
     finally:
         await engine.dispose()
+
+
+async def test_a_report_on_a_sample_of_rows_says_so(demo) -> None:
+    engine, survey_id = demo
+    async with engine.connect() as conn:
+        inputs = await conn.run_sync(service.load_inputs, survey_id)
+        sampled = await conn.run_sync(load_sample, inputs.frame, 300)
+    inputs.rows = sampled
+    notes = service.analyse(inputs).report.method.notes
+    assert any(f"sample of {len(sampled)} of the 1500 respondents" in note for note in notes)
+    inputs.rows = None
+    assert not any("reproducible sample" in note for note in service.analyse(inputs).report.method.notes)

@@ -134,6 +134,14 @@ def analyse(inputs: ReportInputs, settings: ReportSettings = DEFAULT_SETTINGS, *
             previous=previous,
             settings=settings,
         )
+    rows, total = 0 if inputs.rows is None else len(inputs.rows), int(inputs.stats.n.sum())
+    if 0 < rows < total:  # say that the row-based parts saw a sample, and how big
+        note = (
+            f"Plackett-Luce checks and opinion groups use a reproducible sample of {rows} of the {total} "
+            "respondents (chosen by a hash of their id); opinion-group counts and shares are of that sample."
+        )
+        method = msgspec.structs.replace(report.method, notes=[*report.method.notes, note])
+        report = msgspec.structs.replace(report, method=method)
     return SurveyReport(f, report)
 
 
