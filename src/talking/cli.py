@@ -97,12 +97,8 @@ def db_retally(survey_id: int | None) -> None:
 
     from talking.reports import tallies
 
-    with tqdm(total=len(tallies.TABLES), desc="retally", unit="table") as bar:
-
-        def progress(table: str) -> None:
-            if bar.postfix:
-                bar.update(1)
-            bar.set_postfix_str(table)
+    with tqdm(total=len(tallies.STATEMENTS), desc="retally", unit="table") as bar:
+        progress = _steps(bar)
 
         async def retally(conn):
             await conn.run_sync(tallies.rebuild, survey_id, progress)
@@ -147,14 +143,7 @@ def report(survey_id: int, fmt: str, out: str, bootstrap: bool, draws: int, seed
 
     steps = ["survey definition", "running tallies", "sample of respondents", "sample of comments", "analysis"]
     with tqdm(total=len(steps) + 1, desc="report", unit="step") as bar:
-
-        def progress(step: str) -> None:
-            """A step starts: the one before it is done."""
-            if step not in steps:  # a previous wave adds its own steps
-                bar.total += 1
-            if bar.postfix:
-                bar.update(1)
-            bar.set_postfix_str(step)
+        progress = _steps(bar, expected=steps)
 
         app_settings = Settings.from_env()
         method = service.report_settings(
@@ -295,6 +284,22 @@ def tokens_revoke(token_id: int) -> None:
     if not _run_in_transaction(revoke):
         raise click.ClickException(f"no live token with id {token_id}")
     click.echo(f"talking: token {token_id} revoked")
+
+
+def _steps(bar, expected: list[str] | None = None):
+    """A progress callback for a bar counted in named steps: a step starting means the one before is done.
+
+    A step not in `expected` (a previous wave's, for a report) lengthens the bar.
+    """
+
+    def step(name: str) -> None:
+        if expected is not None and name not in expected:
+            bar.total += 1
+        if bar.postfix:
+            bar.update(1)
+        bar.set_postfix_str(name)
+
+    return step
 
 
 def _run_in_transaction(work):

@@ -16,7 +16,7 @@ import xlsxwriter
 from analysis.schemas import IssueResult, Report
 from talking.reports.service import SurveyReport
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = "=+-@\t\r"
 
 ISSUE_COLUMNS = [
     "area_type",
@@ -49,8 +49,8 @@ ISSUE_COLUMNS = [
 
 
 def safe_text(value: object) -> object:
-    """A cell value that a spreadsheet will not run as a formula."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+    """A cell value that a spreadsheet will not run as a formula (cheap: it runs on every streamed cell)."""
+    if isinstance(value, str) and value and value[0] in _FORMULA_STARTS:
         return "'" + value
     return value
 

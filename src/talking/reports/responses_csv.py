@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from talking.db.models import survey_questions, surveys
 from talking.reference import districts_by_code
+from talking.reports.exports import safe_text
 from talking.surveys.errors import SurveyNotFound
 
 ROWS_PER_CHUNK = 2_000
@@ -78,8 +79,8 @@ async def stream_responses_csv(conn: AsyncConnection, survey_id: int) -> AsyncIt
             *blank[len(picks) :],
             age,
             sex,
-            _typed(comment),
-            *map(_typed, answers),
+            safe_text(comment),
+            *map(safe_text, answers),
         ]
 
     async for chunk in result.partitions(ROWS_PER_CHUNK):
@@ -87,11 +88,6 @@ async def stream_responses_csv(conn: AsyncConnection, survey_id: int) -> AsyncIt
         out.truncate()
         writer.writerows(map(line, chunk))
         yield out.getvalue().encode()
-
-
-def _typed(text: str | None) -> str | None:
-    """Text a resident typed, made safe to open in a spreadsheet (see exports.safe_text)."""
-    return "'" + text if text and text[0] in "=+-@\t\r" else text
 
 
 def _iso(value: datetime | str) -> str:

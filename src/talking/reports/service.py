@@ -166,24 +166,26 @@ class ReportCache:
 
     async def get(self, survey_id: int) -> SurveyReport:
         """The survey's report, from the cache when no answer has arrived since; raises SurveyNotFound."""
+        # A pooled connection is held only while reading, never while waiting or analysing.
         async with self.engine.connect() as conn:
             key = await conn.run_sync(_cache_key, survey_id)
-            if key in self._reports:
-                self._reports.move_to_end(key)
-                return self._reports[key]
-            if key in self._building:
-                return await asyncio.shield(self._building[key])
-            future = asyncio.get_running_loop().create_future()
-            self._building[key] = future
-            try:
+        if key in self._reports:
+            self._reports.move_to_end(key)
+            return self._reports[key]
+        if key in self._building:
+            return await asyncio.shield(self._building[key])
+        future = asyncio.get_running_loop().create_future()
+        self._building[key] = future
+        try:
+            async with self.engine.connect() as conn:
                 inputs = await conn.run_sync(load_inputs, survey_id)
-                report = await anyio.to_thread.run_sync(analyse, inputs, self.settings)
-            except BaseException as exc:
-                future.set_exception(exc)
-                future.exception()  # retrieved: no "never retrieved" warning when nobody else waited
-                raise
-            finally:
-                del self._building[key]
+            report = await anyio.to_thread.run_sync(analyse, inputs, self.settings)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody else waited
+            raise
+        finally:
+            del self._building[key]
         future.set_result(report)
         self._reports[key] = report
         while len(self._reports) > self.size:

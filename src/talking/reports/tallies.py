@@ -89,14 +89,14 @@ ON CONFLICT (survey_id, district_code, age_level, issue_a, issue_b)
 DO UPDATE SET point_product = tally_pairs.point_product + excluded.point_product
 """  # noqa: S608
 
-STATEMENTS = (_RESPONDENTS, _POSITIONS, _PAIRS)
-TABLES = ("tally_pairs", "tally_positions", "tally_respondents")
+# Each tally table and the statement that adds to it.
+STATEMENTS = {"tally_respondents": _RESPONDENTS, "tally_positions": _POSITIONS, "tally_pairs": _PAIRS}
 
 
 def _run(conn: Connection, rows: str, params: dict) -> None:
     """Run the three statements on the rows chosen by the template `rows` (see above)."""
     on = {alias: rows.format(t=alias, id="id" if alias == "r" else "response_id") for alias in ("r", "p", "a")}
-    for statement in STATEMENTS:
+    for statement in STATEMENTS.values():
         conn.execute(text(statement.format(**on)), params)
 
 
@@ -118,7 +118,7 @@ def rebuild(conn: Connection, survey_id: int | None = None, progress: Callable[[
     progress, if given, hears the name of each table as its recount starts.
     """
     params = {} if survey_id is None else {"survey_id": survey_id}
-    for table in TABLES:
+    for table in STATEMENTS:
         if survey_id is None:
             conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed table names
         else:
@@ -126,7 +126,7 @@ def rebuild(conn: Connection, survey_id: int | None = None, progress: Callable[[
     # picks carry their survey's id too, so both tables are chosen by it
     rows = "1 = 1" if survey_id is None else "{t}.survey_id = :survey_id"
     on = {alias: rows.format(t=alias) for alias in ("r", "p", "a")}
-    for table, statement in zip(reversed(TABLES), STATEMENTS, strict=True):
+    for table, statement in STATEMENTS.items():
         if progress:
             progress(table)
         conn.execute(text(statement.format(**on)), params)

@@ -109,7 +109,7 @@ class ResponseWriter:
 
     def _write_in_thread(self, batch: list[PendingResponse]) -> _Written:
         """One batch's whole transaction on the SQLite writer's own thread."""
-        assert isinstance(self.engine, Engine)
+        assert isinstance(self.engine, Engine)  # only SQLite's writer has a thread (see __init__)
         with self.engine.begin() as conn:
             return _write_batch(conn, batch)
 
@@ -175,7 +175,7 @@ class ResponseWriter:
         pause = 0.0005
         while True:
             try:
-                if isinstance(self.engine, Engine):
+                if self._thread is not None:
                     loop = asyncio.get_running_loop()
                     outcomes, claimed = await loop.run_in_executor(self._thread, self._write_in_thread, batch)
                 else:
