@@ -38,6 +38,7 @@ from talking.sessions import DatabaseStore
 from talking.settings import Settings
 from talking.surveys.about import AboutPages
 from talking.surveys.api import ReferenceController, ResponseController
+from talking.surveys.fast_pages import FastPages
 from talking.surveys.fast_submit import FastSubmit
 from talking.surveys.pages import ResidentPages
 from talking.surveys.services import SurveyCatalogue
@@ -156,9 +157,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
 
 def create_asgi_app(settings: Settings | None = None) -> FastSubmit:
-    """What `talking serve` runs: the app, with the fast path for resident submissions in front.
+    """What `talking serve` runs: the app, with the fast paths for residents in front.
 
-    Submissions are the route under load; see surveys/fast_submit.py for why and what it reuses.
-    Tests that drive the app in-process use create_app and so Litestar's handler alone.
+    Submissions through the API and the pages of the resident journey are the routes under load;
+    see surveys/fast_submit.py and surveys/fast_pages.py for why and what they reuse. Tests that
+    drive the app in-process use create_app and so Litestar's handlers alone, except where they
+    compare the two.
     """
-    return FastSubmit(create_app(settings))
+    app = create_app(settings)
+    return FastSubmit(app, then=FastPages(app))

@@ -1,8 +1,13 @@
-"""The resident pages through the real app on a fresh SQLite file: journey, errors, CSRF, order, change links."""
+"""The resident pages through the real app on a fresh SQLite file: journey, errors, CSRF, order, change links.
+
+Every test runs twice: through Litestar alone, and with the fast path for resident pages in front
+(surveys/fast_pages.py, what `talking serve` runs). test_fast_pages.py compares the two byte for byte.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from html import unescape
 
@@ -15,12 +20,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from talking.db.models import response_answers, response_picks, responses, surveys
 from talking.questionnaires.schemas import QuestionCreate, SurveyCreate
 from talking.questionnaires.services import create_survey, publish
+from talking.surveys.fast_pages import FastPages
 
 Client = AsyncTestClient[Litestar]
 
 PRESTON = "E07000123"
 # Three of the test survey's eight issues, in the order the resident ranks them.
 RANKED = ["road-safety", "burglary", "anti-social-behaviour"]
+
+
+@pytest.fixture(params=["litestar", "fast-pages"])
+async def client(app: Litestar, request: pytest.FixtureRequest) -> AsyncIterator[Client]:
+    """A client of the app in-process: through Litestar alone, or through the fast path in front of it."""
+    served = app if request.param == "litestar" else FastPages(app)
+    async with AsyncTestClient(app=served) as test_client:  # type: ignore[arg-type]
+        yield test_client
 
 
 # --- reading pages -----------------------------------------------------------------------------

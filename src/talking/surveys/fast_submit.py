@@ -34,7 +34,7 @@ from talking.surveys.services import submit_response
 
 if TYPE_CHECKING:
     from litestar import Litestar, Response
-    from litestar.types import Message, Receive, Scope, Send
+    from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 # Plain digits only: anything Litestar's int converter might read differently ("+1", "1_0") falls through.
 _PATH = re.compile(r"/api/v1/surveys/([0-9]{1,18})/responses")
@@ -48,8 +48,10 @@ _JSON = (b"content-type", b"application/json")
 class FastSubmit:
     """ASGI app: answer resident submissions directly, pass everything else to the Litestar app."""
 
-    def __init__(self, app: Litestar) -> None:
+    def __init__(self, app: Litestar, then: ASGIApp | None = None) -> None:
         self.app = app
+        # What serves everything else: the app itself, or another fast path in front of it.
+        self.then = then or app
         self.catalogue = app.state.catalogue
         self.writer = app.state.writer
         # What the app's before_send hooks add to an API response (the security headers). They are
@@ -59,22 +61,22 @@ class FastSubmit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve a submission, or hand the request to Litestar."""
         if scope["type"] != "http" or scope["method"] != "POST" or scope.get("root_path"):
-            return await self.app(scope, receive, send)
+            return await self.then(scope, receive, send)
         matched = _PATH.fullmatch(scope["path"])
         if matched is None or not 1 <= int(matched.group(1)) <= MAX_ROW_ID:  # Litestar explains the id
-            return await self.app(scope, receive, send)
+            return await self.then(scope, receive, send)
         length = key = None
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if length is not None:
-                    return await self.app(scope, receive, send)
+                    return await self.then(scope, receive, send)
                 length = value
             elif name == b"idempotency-key":
                 if key is not None:
-                    return await self.app(scope, receive, send)
+                    return await self.then(scope, receive, send)
                 key = value.decode("latin-1")  # as Litestar decodes header values
         if length is None or not length.isdigit() or int(length) > MAX_RESPONSE_BODY_BYTES:
-            return await self.app(scope, receive, send)  # chunked, or Litestar's 413
+            return await self.then(scope, receive, send)  # chunked, or Litestar's 413
 
         body = b""
         while True:
@@ -89,7 +91,7 @@ class FastSubmit:
         except msgspec.DecodeError:
             response = None
         if response is None:  # Litestar's own 400, 413 or 422, with its own messages
-            return await self.app(scope, _replay(body, receive), send)
+            return await self.then(scope, _replay(body, receive), send)
 
         # Litestar's handler from here, in its order: the key, then the survey, then the answers.
         try:
