@@ -16,16 +16,20 @@ before. The cache is bounded (least recently used entries go first).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
+import secrets
 from collections import ChainMap, OrderedDict
-from collections.abc import MutableMapping
+from collections.abc import Iterable, MutableMapping
 from datetime import datetime, timedelta
+from html import escape
 from importlib import resources
 from pathlib import Path
 from types import CodeType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 from jinja2 import (
     ChoiceLoader,
     Environment,
@@ -37,9 +41,20 @@ from jinja2 import (
     select_autoescape,
 )
 from jinja2.runtime import Macro
+from litestar.enums import MediaType
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Template as TemplateResponse
+from litestar.response.base import ASGIResponse
 from litestar.template.config import TemplateConfig
+from litestar.utils.empty import value_or_default
+from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup
+
+if TYPE_CHECKING:
+    from litestar import Litestar, Request
+    from litestar.background_tasks import BackgroundTask, BackgroundTasks
+    from litestar.datastructures import Cookie
+    from litestar.types import TypeEncodersMap
 
 
 def templates_dir() -> Path:
@@ -80,8 +95,8 @@ def _pure_macro_folders() -> tuple[str, ...]:
 _PURE_MACRO_FOLDERS = _pure_macro_folders()
 
 
-class MacroCache:
-    """Rendered macro HTML by (macro, arguments); least recently used entries are dropped first."""
+class HtmlCache:
+    """Rendered HTML (of macros, or of whole pages) by key; least recently used entries are dropped first."""
 
     def __init__(self, max_entries: int = 2048, max_chars: int = 2_000_000) -> None:
         self.max_entries, self.max_chars = max_entries, max_chars
@@ -158,7 +173,7 @@ class RememberedMacro:
     # this, each call would ask the wrapped macro, and fail, through __getattr__.)
     jinja_pass_arg = None
 
-    def __init__(self, macro: Macro, cache: MacroCache) -> None:
+    def __init__(self, macro: Macro, cache: HtmlCache) -> None:
         self._macro = macro
         self._code: CodeType = macro._func.__code__  # the same for every import of this macro
         self._cache = cache
@@ -193,7 +208,7 @@ class _RememberingTemplate(Template):
     ) -> Any:
         """The template as a module; its exported ``govuk*`` macros wrapped."""
         module = super().make_module(vars, shared, locals)
-        cache: MacroCache | None = getattr(self.environment, "macro_cache", None)
+        cache: HtmlCache | None = getattr(self.environment, "macro_cache", None)
         # By file, not name: PrefixLoader hands the package's loader (and so the template) the name without its prefix.
         if cache is not None and self.filename and self.filename.startswith(_PURE_MACRO_FOLDERS):
             for name, value in list(module.__dict__.items()):
@@ -233,7 +248,8 @@ def jinja_environment(template_dir: Path | None = None) -> Environment:
         auto_reload=False,
     )
     environment.template_class = _RememberingTemplate
-    environment.macro_cache = MacroCache()  # type: ignore[attr-defined]
+    environment.macro_cache = HtmlCache()  # type: ignore[attr-defined]
+    environment.page_cache = HtmlCache(max_entries=512, max_chars=8_000_000)  # type: ignore[attr-defined]
     environment.filters["london_time"] = london_time
     return environment
 
@@ -241,3 +257,93 @@ def jinja_environment(template_dir: Path | None = None) -> Environment:
 def template_config(template_dir: Path | None = None) -> TemplateConfig[JinjaTemplateEngine]:
     """Litestar's template config over our Jinja environment."""
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(jinja_environment(template_dir)))
+
+
+# --- remembering whole pages --------------------------------------------------------------------------
+
+# Stand-ins rendered into a remembered page, replaced in each response by its own nonce and CSRF
+# token. Random per process, so no survey text can contain them by chance.
+_NONCE = "nonce" + secrets.token_hex(16)
+_TOKEN = "token" + secrets.token_hex(16)
+
+
+class RememberedPage(TemplateResponse):
+    """A page response whose HTML is remembered by its template, status and context.
+
+    For the pages that are the same for everyone who arrives at them (a survey's start page, a
+    question not yet answered): most residents see exactly those. The context is the key (encoded
+    with msgpack: every survey text, option and flag in it), so a changed survey makes a new key.
+    Each response still gets its own CSP nonce and CSRF token: the page is rendered once with
+    stand-ins for them, and they are put in on the way out. A member of staff's page (it has their
+    menu) and a context that cannot be encoded are rendered as an ordinary Template.
+    """
+
+    def to_asgi_response(
+        self,
+        app: Litestar | None,
+        request: Request[Any, Any, Any],
+        *,
+        background: BackgroundTask | BackgroundTasks | None = None,
+        cookies: Iterable[Cookie] | None = None,
+        encoded_headers: Iterable[tuple[bytes, bytes]] | None = None,
+        headers: dict[str, str] | None = None,
+        is_head_response: bool = False,
+        media_type: MediaType | str | None = None,
+        status_code: int | None = None,
+        type_encoders: TypeEncodersMap | None = None,
+    ) -> ASGIResponse:
+        """Litestar's Template response, with the body from the page cache when it can be."""
+        body = self._remembered_body(request)
+        if body is None:
+            return super().to_asgi_response(
+                app,
+                request,
+                background=background,
+                cookies=cookies,
+                encoded_headers=encoded_headers,
+                headers=headers,
+                is_head_response=is_head_response,
+                media_type=media_type,
+                status_code=status_code,
+                type_encoders=type_encoders,
+            )
+        # As Template.to_asgi_response builds its response (our templates are all HTML).
+        return ASGIResponse(
+            background=self.background or background,
+            body=body,
+            content_length=None,
+            cookies=self.cookies if cookies is None else itertools.chain(self.cookies, cookies),
+            encoded_headers=encoded_headers,
+            encoding=self.encoding,
+            headers={**headers, **self.headers} if headers is not None else self.headers,
+            is_head_response=is_head_response,
+            media_type=self.media_type or media_type or MediaType.HTML,
+            status_code=self.status_code or status_code,
+        )
+
+    def _remembered_body(self, request: Request[Any, Any, Any]) -> bytes | None:
+        """The page's bytes for this response, or None to render it as a plain Template."""
+        environment = request.app.template_engine.engine  # type: ignore[union-attr]
+        cache: HtmlCache | None = getattr(environment, "page_cache", None)
+        nonce = request.scope.get("state", {}).get("csp_nonce")
+        if cache is None or not nonce or request.scope.get("user") is not None or not self.template_name:
+            return None
+        try:
+            key = (self.template_name, self.status_code, _encode_key(self.context))
+        except (TypeError, msgspec.EncodeError):
+            return None
+        html = cache.get(key)
+        if html is None:
+            context = {
+                **self.context,
+                "request": request,
+                "csp_nonce": _NONCE,
+                "csrf_input": f'<input type="hidden" name="_csrf_token" value="{_TOKEN}" />',
+            }
+            html = environment.get_template(self.template_name).render(context)
+            cache.put(key, html)
+        token = value_or_default(ScopeState.from_scope(request.scope).csrf_token, "")  # as Template does
+        return html.replace(_NONCE, nonce).replace(_TOKEN, escape(token)).encode(self.encoding)
+
+
+_encode_key = msgspec.msgpack.Encoder().encode

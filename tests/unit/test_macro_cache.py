@@ -11,7 +11,7 @@ from markupsafe import Markup
 from talking.surveys.journey import Progress
 from talking.surveys.pages import page_context, template_of
 from talking.surveys.schemas import QuestionOption, Survey, SurveyIssue, SurveyQuestion
-from talking.templating import MacroCache, jinja_environment
+from talking.templating import HtmlCache, jinja_environment
 
 SURVEY = Survey(
     id=7,
@@ -88,7 +88,7 @@ def test_every_page_is_byte_identical_with_and_without_remembering() -> None:
     plain = jinja_environment()
     plain.macro_cache = None  # type: ignore[attr-defined]
     remembering = jinja_environment()
-    cache: MacroCache = remembering.macro_cache  # type: ignore[attr-defined]
+    cache: HtmlCache = remembering.macro_cache  # type: ignore[attr-defined]
     for _round in range(2):  # the second round is served from what the first remembered
         for page, context in contexts():
             assert render(remembering, page, context) == render(plain, page, context), page
@@ -158,7 +158,7 @@ def test_call_blocks_and_unkeyable_arguments_are_rendered_every_time() -> None:
 
 
 def test_the_cache_is_bounded_and_drops_the_least_recently_used() -> None:
-    cache = MacroCache(max_entries=2, max_chars=1_000)
+    cache = HtmlCache(max_entries=2, max_chars=1_000)
     cache.put(("a",), "A")
     cache.put(("b",), "B")
     assert cache.get(("a",)) == "A"  # now b is the least recently used

@@ -141,7 +141,6 @@ def preview_page(survey: Survey, step: str) -> Template:
         progress = arriving_at(example, step)
         context = {
             "survey": survey,
-            "progress": progress,
             "errors": {},
             "back_url": preview_url(survey.id, order[index - 1]),
             "form_action": "",

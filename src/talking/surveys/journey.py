@@ -77,7 +77,8 @@ class Progress(msgspec.Struct, kw_only=True):
         pages.append("check")
         return pages
 
-    def _answered(self, page: str) -> bool:
+    def answered(self, page: str) -> bool:
+        """Whether the resident has answered ``page`` (or been through it, for optional pages)."""
         if page.startswith(QUESTION):
             return page.removeprefix(QUESTION) in self.questions_done
         return {
@@ -90,7 +91,7 @@ class Progress(msgspec.Struct, kw_only=True):
 
     def first_unanswered(self, survey: Survey) -> str:
         """The first page still waiting for an answer ("check" when everything is answered)."""
-        return next(page for page in self.pages(survey) if page == "check" or not self._answered(page))
+        return next(page for page in self.pages(survey) if page == "check" or not self.answered(page))
 
     def may_visit(self, survey: Survey, page: str) -> bool:
         """Whether ``page`` is part of this journey and every page before it has been answered."""

@@ -45,8 +45,11 @@ from talking.surveys.validation import (
     district_errors,
     pick_errors,
 )
+from talking.templating import RememberedPage
 
 SURVEY = "/surveys/{survey_id:int}"
+# Pages that show the resident's own answers even before they answer them (the picks to order, the check page).
+REMEMBER_NEVER = frozenset({"order", "check"})
 
 
 # --- what each page's template shows (shared with the staff preview) ---------------------------------
@@ -72,7 +75,7 @@ def page_context(survey: Survey, progress: Progress, page: str) -> dict[str, Any
         return {"selected": progress.picks, "taxonomy": issues_by_code()}
     if page == "order":
         positions = {code: str(n) for n, code in enumerate(progress.picks, start=1)} if progress.ordered else {}
-        return {"positions": positions}
+        return {"picks": progress.picks, "positions": positions}
     if page.startswith(QUESTION):
         key = page.removeprefix(QUESTION)
         return {"question": _question_of(survey, key), "value": progress.answers.get(key)}
@@ -87,6 +90,7 @@ def page_context(survey: Survey, progress: Progress, page: str) -> dict[str, Any
             "pick_labels": [survey.label_of(code) for code in progress.picks],
             "age_band_label": next((c.label for c in AGE_BANDS if c.code == progress.age_band), None),
             "sex_label": next((c.label for c in SEXES if c.code == progress.sex), None),
+            "comment": progress.comment,
             "question_rows": [
                 (question, shown_answer(question, progress.answers.get(question.key))) for question in survey.questions
             ],
@@ -146,13 +150,17 @@ class ResidentPages(Controller):
         errors: dict[str, str] | None = None,
         **context: Any,
     ) -> Template:
-        """Render a journey page; with errors, status 422."""
+        """Render a journey page; with errors, status 422.
+
+        A page the resident has not answered yet shows nothing of theirs, so it is the same for
+        everyone arriving at it: its HTML is remembered (see templating.RememberedPage).
+        """
         change = is_change(request) and page != "check"
-        return Template(
+        first_visit = not errors and page not in REMEMBER_NEVER and not progress.answered(page)
+        return (RememberedPage if first_visit else Template)(
             template_of(page),
             context={
                 "survey": survey,
-                "progress": progress,
                 "errors": errors or {},
                 "back_url": page_url(survey.id, "check" if change else progress.previous(survey, page)),
                 # Explicit, so a #fragment from an error summary link does not follow the resident onwards.
@@ -184,7 +192,7 @@ class ResidentPages(Controller):
         """The start page: what the survey asks and how long it takes."""
         survey = await self._survey(request, survey_id)
         started = self._progress(request, survey_id).district is not None
-        return Template("surveys/start.html", context=start_context(survey, started=started))
+        return RememberedPage("surveys/start.html", context=start_context(survey, started=started))
 
     @get(SURVEY + "/district")
     async def district(self, request: Req, survey_id: RowId) -> Template:
@@ -245,7 +253,7 @@ class ResidentPages(Controller):
         ordered, problems = order_from_positions(progress.picks, positions, survey.label_of)
         if problems:
             errors = {f"position-{code}": message for code, message in problems.items()}
-            return self._page(request, "order", survey, progress, errors, positions=positions)
+            return self._page(request, "order", survey, progress, errors, picks=progress.picks, positions=positions)
         progress.picks, progress.ordered = ordered, True
         return self._onward(request, survey, "order", progress)
 
