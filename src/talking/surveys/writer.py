@@ -210,7 +210,7 @@ def _write_batch(conn: Connection, batch: list[PendingResponse]) -> _Written:
     (SQLAlchemy hands each statement to the async driver).
     """
     now = datetime.now(UTC)
-    statuses = _survey_statuses(conn, {p.survey_id for p in batch}, now)
+    statuses, max_picks = _survey_statuses(conn, {p.survey_id for p in batch}, now)
     earlier = _earlier_results(conn, batch)
     outcomes: list[Receipt | BaseException | None] = [None] * len(batch)
     to_insert: list[tuple[int, PendingResponse, str]] = []
@@ -230,6 +230,13 @@ def _write_batch(conn: Connection, batch: list[PendingResponse]) -> _Written:
             to_insert.append((index, pending, new_reference()))
     if to_insert:
         ids = _insert(conn, to_insert, now)
+        tallies.add_batch(
+            conn,
+            [
+                tallies.Counted(p.survey_id, p.district, p.age_band, p.picks, p.comment, max_picks[p.survey_id])
+                for _index, p, _reference in to_insert
+            ],
+        )
         for (index, _pending, reference), response_id in zip(to_insert, ids, strict=True):
             outcomes[index] = Receipt(id=response_id, reference=reference)
     return outcomes, claimed
@@ -242,14 +249,14 @@ def _replay(earlier: tuple[int, str, bytes | None], pending: PendingResponse) ->
     return Receipt(id=response_id, reference=reference)
 
 
-def _survey_statuses(conn: Connection, survey_ids: set[int], now: datetime) -> dict[int, str]:
-    """Each survey's status as of now, read inside the writing transaction."""
+def _survey_statuses(conn: Connection, survey_ids: set[int], now: datetime) -> tuple[dict[int, str], dict[int, int]]:
+    """Each survey's status as of now, read inside the writing transaction, and its number of picks."""
     rows = conn.execute(
-        select(surveys.c.id, surveys.c.status, surveys.c.opens_at, surveys.c.closes_at).where(
+        select(surveys.c.id, surveys.c.status, surveys.c.opens_at, surveys.c.closes_at, surveys.c.max_picks).where(
             surveys.c.id.in_(survey_ids)
         )
     )
-    statuses = {}
+    statuses, max_picks = {}, {}
     for row in rows:
         status = row.status
         if status == "open" and row.opens_at is not None and now < row.opens_at:
@@ -257,7 +264,8 @@ def _survey_statuses(conn: Connection, survey_ids: set[int], now: datetime) -> d
         elif status == "open" and row.closes_at is not None and now >= row.closes_at:
             status = "past its closing time"
         statuses[row.id] = status
-    return statuses
+        max_picks[row.id] = row.max_picks
+    return statuses, max_picks
 
 
 def _earlier_results(
@@ -361,7 +369,6 @@ def _insert(conn: Connection, to_insert: list[tuple[int, PendingResponse, str]],
     ]
     if answer_rows:
         conn.execute(insert(response_answers), answer_rows)
-    tallies.add_batch(conn, ids)
     return ids
 
 
