@@ -22,11 +22,12 @@ from typing import Any
 import httpx
 import pytest
 from litestar import Litestar
-from sqlalchemy import update
+from sqlalchemy import make_url, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.app import create_app
 from talking.db.models import surveys
+from talking.sessions import sessions_path
 from talking.settings import Settings
 from talking.surveys.fast_pages import ANSWERED_HERE, FastPages
 
@@ -216,3 +217,25 @@ async def test_signed_in_staff_are_handed_to_litestar(app: Litestar, engine: Asy
         page = await staff.http.get(f"/surveys/{survey_id}")
         assert page.status_code == 200 and "Sign out" not in page.text
         assert recorder.fast[-1] is True
+
+
+async def test_a_session_store_out_of_reach_gets_the_same_error_page(
+    app: Litestar, settings: Settings, engine: AsyncEngine, sqlite_url: str
+) -> None:
+    """A layer around the handler failing (here the sessions file cannot be opened) is a 500 page on both paths."""
+    if settings.database_url != sqlite_url:
+        pytest.skip("PostgreSQL keeps sessions in its database")
+    survey_id = await publish_survey(engine)
+    sessions_path(make_url(sqlite_url).database or "").mkdir()  # a directory where the file should be
+    through_litestar, through_fast = Recorder(app), Recorder(FastPages(app))
+    async with app.lifespan():
+        answers = []
+        for recorder in (through_fast, through_litestar):
+            resident = Resident(recorder)
+            resident.http.cookies.set("talking_session", "ab" * 16)
+            answers.append(await resident.play(Step("GET", f"/surveys/{survey_id}/district"), {}))
+        assert through_fast.fast[-1] is False  # the failure came before the page was claimed
+    ours, theirs = answers
+    assert ours[0] == theirs[0] == 500
+    assert ours[1:] == theirs[1:]
+    assert b"Sorry, there is a problem with the service" in ours[2]

@@ -21,9 +21,15 @@ Anything unusual falls through to Litestar untouched: another method (HEAD, OPTI
 ``root_path``, a path the router does not give to ``ResidentPages``, an id out of range, a host
 header Litestar would refuse, and a signed-in member of staff (their pages carry the staff menu,
 which needs the signed-in user). A POST whose CSRF token does not match gets the 403 Litestar
-gives. Litestar's debug-mode logging of handled exceptions is not repeated here (the app's
-exception handler logs every 500 itself). tests/integration/test_fast_pages.py holds the two
-paths to the same bytes, and every test of the resident pages runs through both.
+gives, and a failure around the handler (the session store out of reach) the error page
+Litestar's outermost exception middleware would send. Litestar's debug-mode logging of handled
+exceptions is not repeated here (the app's exception handler logs every 500 itself).
+
+Reusing Litestar's own pieces means reaching a few of its private names (the router's lookup,
+``get_exception_handler``, the CSRF middleware's token check, the session config's backend class).
+A Litestar upgrade that moves them fails tests/integration/test_fast_pages.py, which holds the two
+paths to the same bytes; every test of the resident pages also runs through both. Measured in
+docs/architecture.md ("The resident pages").
 """
 
 from __future__ import annotations
@@ -78,6 +84,34 @@ class FastPages:
         ours.update(app=self.app, litestar_app=self.app, path_params=path_params, route_handler=handler)
         ours["state"]["csp_nonce"] = secrets.token_urlsafe(16)
         request: Request[Any, Any, Any] = self.app.request_class(ours, receive, send)
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._serve(scope, request, handler, path_params, receive, send_tracked)
+        except Exception as exc:
+            # What Litestar's outermost exception middleware does when a layer around the handler
+            # fails (the session store out of reach, say): the error page, if nothing was sent yet.
+            if started:
+                raise
+            failure = self._exception_response(handler, request, exc)
+            await failure(ours, receive, self._with_hooks(ours, send))
+
+    async def _serve(
+        self,
+        scope: Scope,
+        request: Request[Any, Any, Any],
+        handler: HTTPRouteHandler,
+        path_params: dict[str, Any],
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """Load the session, check CSRF, call the handler and send its page (or Litestar's, for staff)."""
+        ours = request.scope
         session = await self.sessions.load_from_connection(request)
         if isinstance(session.get(STAFF_SESSION_KEY), dict):
             return await self.app(scope, receive, send)
