@@ -265,6 +265,7 @@ def template_config(template_dir: Path | None = None) -> TemplateConfig[JinjaTem
 # token. Random per process, so no survey text can contain them by chance.
 _NONCE = "nonce" + secrets.token_hex(16)
 _TOKEN = "token" + secrets.token_hex(16)
+_TEXT = "text" + secrets.token_hex(16)  # then a number and "x", so that text1x is not inside text12x
 
 
 class RememberedPage(TemplateResponse):
@@ -276,7 +277,15 @@ class RememberedPage(TemplateResponse):
     Each response still gets its own CSP nonce and CSRF token: the page is rendered once with
     stand-ins for them, and they are put in on the way out. A member of staff's page (it has their
     menu) and a context that cannot be encoded are rendered as an ordinary Template.
+
+    ``text`` names context values that differ for every response but only ever appear as plain,
+    escaped text (the confirmation page's reference): they are stand-ins too, so the page is
+    remembered once and each response gets its own value, escaped as Jinja escapes it.
     """
+
+    def __init__(self, *args: Any, text: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.text = tuple(text)
 
     def to_asgi_response(
         self,
@@ -328,14 +337,16 @@ class RememberedPage(TemplateResponse):
         nonce = request.scope.get("state", {}).get("csp_nonce")
         if cache is None or not nonce or request.scope.get("user") is not None or not self.template_name:
             return None
+        stand_ins = {name: f"{_TEXT}{n}x" for n, name in enumerate(self.text)}
+        keyed = {**self.context, **stand_ins}
         try:
-            key = (self.template_name, self.status_code, _encode_key(self.context))
+            key = (self.template_name, self.status_code, _encode_key(keyed))
         except (TypeError, msgspec.EncodeError):
             return None
         html = cache.get(key)
         if html is None:
             context = {
-                **self.context,
+                **keyed,
                 "request": request,
                 "csp_nonce": _NONCE,
                 "csrf_input": f'<input type="hidden" name="_csrf_token" value="{_TOKEN}" />',
@@ -343,7 +354,10 @@ class RememberedPage(TemplateResponse):
             html = environment.get_template(self.template_name).render(context)
             cache.put(key, html)
         token = value_or_default(ScopeState.from_scope(request.scope).csrf_token, "")  # as Template does
-        return html.replace(_NONCE, nonce).replace(_TOKEN, escape(token)).encode(self.encoding)
+        html = html.replace(_NONCE, nonce).replace(_TOKEN, escape(token))
+        for name, stand_in in stand_ins.items():
+            html = html.replace(stand_in, escape(str(self.context[name])))
+        return html.encode(self.encoding)
 
 
 _encode_key = msgspec.msgpack.Encoder().encode

@@ -48,8 +48,8 @@ from talking.surveys.validation import (
 from talking.templating import RememberedPage
 
 SURVEY = "/surveys/{survey_id:int}"
-# Pages that show the resident's own answers even before they answer them (the picks to order, the check page).
-REMEMBER_NEVER = frozenset({"order", "check"})
+# The page that shows everything the resident has answered is never remembered (see _page).
+REMEMBER_NEVER = frozenset({"check"})
 
 
 # --- what each page's template shows (shared with the staff preview) ---------------------------------
@@ -152,8 +152,10 @@ class ResidentPages(Controller):
     ) -> Template:
         """Render a journey page; with errors, status 422.
 
-        A page the resident has not answered yet shows nothing of theirs, so it is the same for
-        everyone arriving at it: its HTML is remembered (see templating.RememberedPage).
+        A page the resident has not answered yet shows nothing they typed, so it is the same for
+        everyone arriving at it with the same earlier choices (the order page lists the issues
+        picked): its HTML is remembered (see templating.RememberedPage). Answers already given and
+        the check page, which shows them all, are rendered afresh.
         """
         change = is_change(request) and page != "check"
         first_visit = not errors and page not in REMEMBER_NEVER and not progress.answered(page)
@@ -389,4 +391,7 @@ class ResidentPages(Controller):
         reference = request.session.get(reference_key(survey_id))
         if not reference:
             return see_other(page_url(survey_id))
-        return Template("surveys/done.html", context={"survey": survey, "reference": reference})
+        # The reference is this resident's alone, but only ever shown as text: the page is remembered.
+        return RememberedPage(
+            "surveys/done.html", context={"survey": survey, "reference": reference}, text=["reference"]
+        )
