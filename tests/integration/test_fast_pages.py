@@ -22,11 +22,11 @@ from typing import Any
 import httpx
 import pytest
 from litestar import Litestar
-from sqlalchemy import make_url, update
+from sqlalchemy import make_url, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.app import create_app
-from talking.db.models import surveys
+from talking.db.models import responses, surveys
 from talking.sessions import sessions_path
 from talking.settings import Settings
 from talking.surveys.fast_pages import ANSWERED_HERE, FastPages
@@ -239,3 +239,22 @@ async def test_a_session_store_out_of_reach_gets_the_same_error_page(
     assert ours[0] == theirs[0] == 500
     assert ours[1:] == theirs[1:]
     assert b"Sorry, there is a problem with the service" in ours[2]
+
+
+async def test_remembered_pages_show_each_resident_their_own_reference(app: Litestar, engine: AsyncEngine) -> None:
+    """The confirmation page is remembered once; each resident still sees the reference they were given."""
+    survey_id = await publish_survey(engine)
+    recorder = Recorder(FastPages(app))
+    shown = []
+    async with app.lifespan():
+        for _ in range(3):
+            resident = Resident(recorder)
+            for step in SCRIPT[:32]:  # the open survey's journey, from the home page to the confirmation
+                if "{open}" in step.path and step.status != 403:
+                    await resident.play(step, {"open": survey_id})
+            done = await resident.http.get(f"/surveys/{survey_id}/done")
+            shown.append(re.search(r"<strong>(LT-[0-9A-Z]{4}-[0-9A-Z]{4})</strong>", done.text).group(1))  # type: ignore[union-attr]
+    async with engine.connect() as conn:
+        stored = set((await conn.execute(select(responses.c.reference))).scalars())
+    assert len(set(shown)) == 3 and set(shown) == stored
+    assert app.template_engine.engine.page_cache.hits >= 2  # type: ignore[union-attr]
