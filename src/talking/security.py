@@ -27,22 +27,31 @@ _OURS = frozenset(name for name, _value in _BASE_HEADER_LIST)
 _OURS_WITH_CSP = _OURS | {b"content-security-policy"}
 
 
+# The policy for our HTML pages; only the nonce changes from one response to the next.
+_CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'nonce-{nonce}'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
 def content_security_policy(nonce: str) -> str:
     """The policy for our HTML pages."""
-    return "; ".join(
-        [
-            "default-src 'self'",
-            f"script-src 'self' 'nonce-{nonce}'",
-            "style-src 'self'",
-            "img-src 'self' data:",
-            "font-src 'self'",
-            "connect-src 'self'",
-            "object-src 'none'",
-            "base-uri 'none'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-        ]
-    )
+    return _CSP.format(nonce=nonce)
+
+
+def new_csp_nonce() -> str:
+    """A fresh nonce for one page response (every page path sets one, in scope["state"]["csp_nonce"])."""
+    return secrets.token_urlsafe(16)
 
 
 class CspNonceMiddleware(ASGIMiddleware):
@@ -53,7 +62,7 @@ class CspNonceMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         """Set the nonce (pages only) and carry on."""
         if not scope["path"].startswith("/api/"):
-            scope.setdefault("state", {})["csp_nonce"] = secrets.token_urlsafe(16)
+            scope.setdefault("state", {})["csp_nonce"] = new_csp_nonce()
         await next_app(scope, receive, send)
 
 

@@ -29,12 +29,10 @@ table through the async engine.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import random
 import sqlite3
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,8 +44,9 @@ from litestar.stores.base import Store
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.schema import CreateIndex, CreateTable
 
-from talking.db.engine import SQLITE_BUSY_TIMEOUT_MS
+from talking.db.engine import retry_while_busy
 from talking.db.models import web_sessions
 
 # How many recently seen sessions this process remembers, to skip unchanged writes.
@@ -180,10 +179,13 @@ def sessions_path(database: str) -> Path:
 class SessionFile:
     """The sessions file of an SQLite database, one plain sqlite3 connection per process (see the module notes)."""
 
+    # The database's own web_sessions table, as SQLite would create it (talking.db.models).
     _SCHEMA = (
-        'CREATE TABLE IF NOT EXISTS "web_sessions" ("key" VARCHAR(128) NOT NULL PRIMARY KEY, "value" BLOB NOT NULL,'
-        ' "expires_at" DATETIME)',
-        'CREATE INDEX IF NOT EXISTS "ix_web_sessions_expires_at" ON "web_sessions" ("expires_at")',
+        str(CreateTable(web_sessions, if_not_exists=True).compile(dialect=sqlite.dialect())),
+        *(
+            str(CreateIndex(index, if_not_exists=True).compile(dialect=sqlite.dialect()))
+            for index in web_sessions.indexes
+        ),
     )
     _READ = 'SELECT "value", "expires_at" FROM "web_sessions" WHERE "key" = ?'
     _UPSERT = (
@@ -236,16 +238,11 @@ class SessionFile:
 
     async def run(self, operation: Callable[..., T], *args: Any) -> T:
         """Run one operation now; while another worker holds the write lock, retry shortly."""
-        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
-        pause = 0.0002
-        while True:
-            try:
-                return operation(self._connect(), *args)
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or time.monotonic() > deadline:
-                    raise
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.004)
+
+        async def attempt() -> T:
+            return operation(self._connect(), *args)
+
+        return await retry_while_busy(attempt, first_pause=0.0002)
 
     def read(self, connection: sqlite3.Connection, key: str) -> tuple[bytes, datetime | None] | None:
         """The stored value and expiry of ``key``."""
@@ -296,13 +293,6 @@ def _write_transaction(connection: sqlite3.Connection) -> Iterator[None]:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
         raise
-
-
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    return "locked" in str(exc) or "busy" in str(exc)
 
 
 # How many times this process has been forked into a child (a list, so the hook can change it).

@@ -16,6 +16,7 @@ before. The cache is bounded (least recently used entries go first).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import os
 import secrets
@@ -340,7 +341,8 @@ class RememberedPage(TemplateResponse):
         stand_ins = {name: f"{_TEXT}{n}x" for n, name in enumerate(self.text)}
         keyed = {**self.context, **stand_ins}
         try:
-            key = (self.template_name, self.status_code, _encode_key(keyed))
+            # A digest of the context, not the context: keys then cost the cache no room.
+            key = (self.template_name, self.status_code, hashlib.blake2b(_encode_key(keyed), digest_size=16).digest())
         except (TypeError, msgspec.EncodeError):
             return None
         html = cache.get(key)

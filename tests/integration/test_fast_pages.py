@@ -192,7 +192,6 @@ async def test_fast_pages_answer_as_litestar_does(app: Litestar, settings: Setti
                 theirs = await litestar_resident.play(step, ids)
                 where = f"round {round_}, step {number}: {step.method} {step.path}"
                 assert through_fast.fast[-1] is step.fast, f"{where}: answered by the wrong path"
-                assert not through_litestar.fast[-1], where
                 if step.status is not None:
                     assert ours[0] == step.status, (where, ours[0], ours[2][:3000])
                 assert ours[0] == theirs[0], (where, ours[0], theirs[0])

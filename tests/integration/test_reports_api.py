@@ -81,6 +81,7 @@ async def test_json_report_shares_are_exact_fractions_of_stored_counts(
             ).all()
         )
     assert preston["responses"] == 150
+    assert sum(firsts.values()) == 150 and len(preston["issues"]) >= len(firsts)  # every issue anyone chose first
     for issue in preston["issues"]:
         share = issue["first_choice_share"]
         assert (share["numerator"], share["denominator"]) == (firsts.get(issue["code"], 0), 150)
@@ -92,10 +93,12 @@ async def test_json_report_shares_are_exact_fractions_of_stored_counts(
 async def test_a_district_under_ten_answers_is_suppressed_everywhere(
     client: AsyncTestClient, survey: int, token: str
 ) -> None:
-    report = (await client.get(f"/api/v1/surveys/{survey}/report", headers=auth(token))).json()
+    answer = await client.get(f"/api/v1/surveys/{survey}/report", headers=auth(token))
+    report = answer.json()
     wyre = next(d for d in report["districts"] if d["code"] == WYRE)
     assert wyre["suppressed"] and wyre["responses"] is None and wyre["issues"] == []
     assert all("Wyre comment" not in q for theme in report["themes"] for q in theme["quotes"])
+    assert "Wyre comment" not in answer.text  # nowhere in the report, quoted or not
     text = (await client.get(f"/api/v1/surveys/{survey}/report?format=csv", headers=auth(token))).text
     rows = [r for r in csv.DictReader(io.StringIO(text)) if r["area_code"] == WYRE]
     assert rows and all(r["suppressed"] == "True" and r["score"] == "" and r["responses"] == "" for r in rows)

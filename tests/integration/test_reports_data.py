@@ -144,6 +144,22 @@ async def test_a_later_wave_is_compared_with_the_one_before(each_database_url: s
         county = next(a for a in waves.areas if a.area == "county")
         assert {c.code for c in county.changes} == set(DEMO_ISSUES)
         assert built.document()["survey"]["previous_wave_id"] == first
+
+        # Through the cache: a new answer to this wave rebuilds it, reusing the previous wave's
+        # report, and gives what a fresh build from the database gives.
+        cache = service.ReportCache(engine)
+        await cache.get(second)
+        [prior] = cache._previous.values()
+        extra = synthetic_responses(list(DEMO_ISSUES), 5, 1, 3, datetime.now(UTC))[0]
+        extra.survey_id = second
+        writer = ResponseWriter(engine)
+        await writer.store_now([extra])
+        await writer.stop()
+        rebuilt = await cache.get(second)
+        async with engine.connect() as conn:
+            fresh = await conn.run_sync(service.build, second)
+        assert rebuilt.document() == fresh.document() != built.document()
+        assert list(cache._previous.values()) == [prior] and cache._previous[(first, 400)] is prior  # analysed once
     finally:
         await engine.dispose()
 

@@ -110,7 +110,7 @@ def test_a_new_answer_or_error_is_a_new_key_not_a_stale_page() -> None:
     ("first", "second"),
     [
         ({"text": "<b>bold</b>"}, {"text": Markup("<b>bold</b>")}),  # equal strings, escaped or not
-        ({"text": "1"}, {"text": 1}),
+        ({"text": 1}, {"text": 1.0}),  # equal and equally hashed; "1" and "1.0"
         ({"text": 1}, {"text": True}),  # equal and equally hashed in Python
         ({"text": "Go", "preventDoubleClick": 1}, {"text": "Go", "preventDoubleClick": True}),
         ({"text": "a", "attributes": {"id": "x"}}, {"text": "a", "attributes": [("id", "x")]}),

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+T = TypeVar("T")
 
 # How long an SQLite writer waits for another process's write lock before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -74,6 +80,29 @@ def writer_engine(engine: AsyncEngine) -> AsyncEngine | Engine:
 
 
 def is_sqlite_busy(exc: BaseException) -> bool:
-    """Whether an error means another connection holds SQLite's write lock (try again shortly)."""
-    orig = getattr(exc, "orig", None)
-    return getattr(orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY or "database is locked" in str(orig)
+    """Whether an error (sqlite3's own, or SQLAlchemy's around it) means another connection holds
+    SQLite's lock: try again shortly. Extended result codes (SQLITE_BUSY_SNAPSHOT...) count too."""
+    error = getattr(exc, "orig", None) or exc
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(error) or "busy" in str(error)
+
+
+async def retry_while_busy(attempt: Callable[[], Awaitable[T]], *, first_pause: float) -> T:
+    """Await ``attempt()``; while another process holds SQLite's write lock, try again after short
+    asynchronous pauses (doubling, at most 4 ms), for up to SQLITE_BUSY_TIMEOUT_MS.
+
+    Our connections never wait inside SQLite (its busy handler sleeps up to 100 ms at a time and
+    blocks its thread): they fail at once, and the event loop waits here instead.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    pause = first_pause
+    while True:
+        try:
+            return await attempt()
+        except (sqlite3.OperationalError, OperationalError) as exc:
+            if not is_sqlite_busy(exc) or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.004)

@@ -116,6 +116,9 @@ def _scale(top: int) -> Callable[[float], float]:
     return lambda value: PAD + span * min(max(value, 0.0), top) / top
 
 
+AXIS_LABEL = "Priority score (0 to 100)"
+
+
 def _row_head(y: float, label: str, value: float) -> list[str]:
     """A row's label at the left and its value at the right, above its mark."""
     return [_text(PAD, y + 16, _short(label)), _text(WIDTH - PAD, y + 16, f"{value:.1f}", anchor="end")]
@@ -127,7 +130,6 @@ def dot_whisker(
     chart_id: str,
     title: str,
     description: str,
-    axis_label: str = "Priority score (0 to 100)",
     reference_label: str | None = None,
 ) -> Markup:
     """Estimates as dots with their intervals as whiskers, one row each in the order given.
@@ -162,7 +164,7 @@ def dot_whisker(
             f'<circle cx="{_num(at)}" cy="{_num(mid)}" r="6" fill="{BLUE}" stroke="#ffffff" stroke-width="1.5"/>'
         )
         y += ROW
-    body += _axis(y + 4, top, x_of, axis_label)
+    body += _axis(y + 4, top, x_of, AXIS_LABEL)
     return _svg(chart_id, title, description, y + 52, body)
 
 
@@ -172,11 +174,9 @@ def bar_chart(
     chart_id: str,
     title: str,
     description: str,
-    axis_label: str = "Priority score (0 to 100)",
-    top: int | None = None,
 ) -> Markup:
     """Horizontal bars in the order given, each with its label above and its value at the right."""
-    top = top or axis_top([b.value for b in bars])
+    top = axis_top([b.value for b in bars])
     x_of = _scale(top)
     body: list[str] = []
     y = 4.0
@@ -186,5 +186,5 @@ def bar_chart(
         body += _row_head(y, bar.label, bar.value)
         body.append(f'<rect x="{PAD}" y="{_num(y + 23)}" width="{_num(width)}" height="16" fill="{BLUE}"/>')
         y += ROW
-    body += _axis(y + 4, top, x_of, axis_label)
+    body += _axis(y + 4, top, x_of, AXIS_LABEL)
     return _svg(chart_id, title, description, y + 52, body)

@@ -22,14 +22,13 @@ from talking.db.models import (
     tally_respondents,
 )
 from talking.reference import districts as reference_districts
-from talking.reports.tallies import AGE_LEVEL_OF_BAND, NOT_GIVEN
+from talking.reports.tallies import age_level_of
 from talking.surveys.errors import SurveyNotFound
 
 # Raking margin: Census 2021 gives each district's people aged 15-64 and 65 and over; residents
 # answer in finer bands from 16, which the tallies keep as those two levels (talking.reports.tallies).
 # "Prefer not to say" and no answer are unknown (NO_PICK here) and sit out the raking.
 AGE_MARGIN = "age"
-AGE_LEVELS = ("16 to 64", "65 and over")
 # Weighting cells are the stored age levels in this order: not given, 16-64, 65 and over.
 CELL_LEVELS = np.array([[NO_PICK], [0], [1]], dtype=np.int64)
 
@@ -97,7 +96,7 @@ def load_frame(conn: Connection, survey_id: int) -> SurveyFrame:
 
 def age_level(band: str | None) -> int:
     """The raking level of an answered age band (NO_PICK when not given or not said)."""
-    return AGE_LEVEL_OF_BAND.get(band or "", NOT_GIVEN) - 1
+    return age_level_of(band) - 1
 
 
 def load_stats(conn: Connection, frame: SurveyFrame) -> PickStats:
@@ -196,7 +195,6 @@ def load_comments(conn: Connection, frame: SurveyFrame, size: int) -> tuple[list
 
 
 __all__ = [
-    "AGE_LEVELS",
     "AGE_MARGIN",
     "SurveyFrame",
     "load_comments",

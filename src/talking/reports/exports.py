@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 import msgspec
 import xlsxwriter
 
-from analysis.schemas import IssueResult, Report
+from analysis.schemas import District, IssueResult, Report
 from talking.reports.service import SurveyReport
 
 _FORMULA_STARTS = "=+-@\t\r"
@@ -180,14 +180,20 @@ def to_xlsx(built: SurveyReport) -> bytes:
     return out.getvalue()
 
 
+def district_scores(district: District, codes: list[str]) -> list[float | None]:
+    """A district's priority scores for these issues, to one decimal place (weighted where there is
+    weighting); None where it has none (suppressed, or no answers)."""
+    by_code = {i.code: i for i in (district.weighted_issues or district.issues)}
+    return [None if c not in by_code else round(by_code[c].score, 1) for c in codes]
+
+
 def heat_map(report: Report, codes: list[str], labels: list[str]) -> tuple[list[str], list[list[object]]]:
     """District x issue priority scores (weighted where there is weighting), suppressed rows blank."""
     header = ["district_code", "district_name", "responses", *labels]
-    rows = []
-    for d in report.districts:
-        by_code = {i.code: i for i in (d.weighted_issues or d.issues)}
-        scores = [None if c not in by_code else round(by_code[c].score, 1) for c in codes]
-        rows.append([d.code, d.name, "suppressed" if d.suppressed else d.responses, *scores])
+    rows = [
+        [d.code, d.name, "suppressed" if d.suppressed else d.responses, *district_scores(d, codes)]
+        for d in report.districts
+    ]
     return header, rows
 
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from analysis.schemas import District, IssueTable, Report
-from talking.reports.exports import heat_map
+from analysis.schemas import District, IssueResult, IssueTable, Report
+from talking.reports.exports import district_scores
 from talking.reports.service import SurveyReport
 from talking.reports.views import IssueTableView, SurveyInfo, issue_table, score_chart, suppression_text, survey_info
 
@@ -87,36 +87,22 @@ def _band_width(values: list[float]) -> int:
     return max(1, math.ceil(max(values, default=0.0) / HEAT_BANDS))
 
 
-def heat_map_view(built: SurveyReport, order: list[str]) -> HeatMap:
-    """The heat map's rows, issues in `order`; suppressed districts carry no figure."""
-    report, frame = built.report, built.frame
-    _header, rows = heat_map(report, frame.issue_codes, frame.issue_labels)
-    column = {code: 3 + i for i, code in enumerate(frame.issue_codes)}
-    labels = dict(zip(frame.issue_codes, frame.issue_labels, strict=True))
-    scores = [v for row in rows for v in row[3:] if isinstance(v, float | int)]
-    step = _band_width(scores)
-    districts = {d.code: d for d in report.districts}
+def heat_map_view(built: SurveyReport, headline: list[IssueResult]) -> HeatMap:
+    """The heat map's rows, issues in the headline table's order; suppressed districts carry no figure."""
+    report = built.report
+    order = [i.code for i in headline]
+    scores = {d.code: district_scores(d, order) for d in report.districts}
+    step = _band_width([v for row in scores.values() for v in row if v is not None])
     out = []
-    for row in rows:
-        district = districts[row[0]]
+    for district in report.districts:
         if district.suppressed:
-            out.append(
-                HeatRow(
-                    district.code,
-                    district.name,
-                    "",
-                    suppression_text(district, report.method.min_cell),
-                    False,
-                    False,
-                    [],
-                )
-            )
+            text = suppression_text(district, report.method.min_cell)
+            out.append(HeatRow(district.code, district.name, "", text, False, False, []))
             continue
-        cells = []
-        for code in order:
-            value = row[column[code]]
-            band = None if value is None else min(HEAT_BANDS - 1, int(value // step))
-            cells.append(HeatCell("" if value is None else f"{value:.1f}", band))
+        cells = [
+            HeatCell("", None) if value is None else HeatCell(f"{value:.1f}", min(HEAT_BANDS - 1, int(value // step)))
+            for value in scores[district.code]
+        ]
         empty = not district.responses
         out.append(
             HeatRow(district.code, district.name, f"{district.responses or 0:,}", None, district.flagged, empty, cells)
@@ -126,7 +112,7 @@ def heat_map_view(built: SurveyReport, order: list[str]) -> HeatMap:
         for b in range(HEAT_BANDS)
     ]
     weighted = any(d.weighted_issues for d in report.districts)
-    return HeatMap([labels[c] for c in order], out, legend, weighted, report.method.flag_base)
+    return HeatMap([i.label for i in headline], out, legend, weighted, report.method.flag_base)
 
 
 def district_state(district: District, min_cell: int, flag_base: int) -> str:
@@ -139,25 +125,24 @@ def district_state(district: District, min_cell: int, flag_base: int) -> str:
     return f"{district.responses:,} answers{small}"
 
 
-def overview_view(built: SurveyReport, prefix: str = "county") -> Overview:
+def overview_view(built: SurveyReport) -> Overview:
     """The overview: survey, method, county tables and chart, the heat map, the districts."""
     report = built.report
     county = report.county
     tables = []
     if county.weighted is not None:
-        tables.append(issue_table(f"{prefix}-weighted", "County, weighted", county.weighted.issues, weighted=True))
+        tables.append(issue_table("county-weighted", "County, weighted", county.weighted.issues, weighted=True))
     if county.unweighted is not None:
         pl = county.plackett_luce
         tables.append(
-            issue_table(f"{prefix}-unweighted", "County, unweighted", county.unweighted.issues, weighted=False, pl=pl)
+            issue_table("county-unweighted", "County, unweighted", county.unweighted.issues, weighted=False, pl=pl)
         )
     headline: IssueTable | None = county.weighted or county.unweighted
     chart = None
     heat = None
     if headline is not None:
-        chart = score_chart(f"{prefix}-chart", "the county", headline.issues, None, headline.weighted)
-        order = [i.code for i in sorted(headline.issues, key=lambda i: (i.rank, -i.score))]
-        heat = heat_map_view(built, order)
+        chart = score_chart("county-chart", "the county", headline.issues, None, headline.weighted)
+        heat = heat_map_view(built, headline.issues)  # issues best first, as the analysis gives them
     m = report.method
     return Overview(
         survey=survey_info(built),

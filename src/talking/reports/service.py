@@ -8,6 +8,8 @@ machine k-means threads waiting on each other cost far more than they gain.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -86,11 +88,14 @@ def load_inputs(
     *,
     progress: Progress = _quiet,
     with_previous: bool = True,
+    previous_wave: bool = True,
     all_rows: bool = False,
 ):
     """Read a wave (and, for its changes, the previous wave's statistics) from the database.
 
-    all_rows reads every respondent instead of a sample: the bootstrap resamples them all.
+    with_previous=False reads a wave as a previous wave is read (its tables only); previous_wave=False
+    leaves the previous wave out (the caller has its report already). all_rows reads every
+    respondent instead of a sample: the bootstrap resamples them all.
     """
     progress("survey definition")
     frame = load_frame(conn, survey_id)
@@ -104,15 +109,23 @@ def load_inputs(
     progress("sample of comments")
     comments, where = load_comments(conn, frame, COMMENT_SAMPLE)
     previous = None
-    if frame.previous_wave_id is not None:
+    if frame.previous_wave_id is not None and previous_wave:
         progress("previous wave")
         previous = load_inputs(conn, frame.previous_wave_id, with_previous=False, all_rows=all_rows)
     return ReportInputs(frame, stats, rows if len(rows) else None, comments, where, previous)
 
 
-def analyse(inputs: ReportInputs, settings: ReportSettings = DEFAULT_SETTINGS, *, progress: Progress = _quiet):
-    """Run the analysis on what was read (CPU only, no database)."""
-    previous = None
+def analyse(
+    inputs: ReportInputs,
+    settings: ReportSettings = DEFAULT_SETTINGS,
+    *,
+    progress: Progress = _quiet,
+    previous: Report | None = None,
+):
+    """Run the analysis on what was read (CPU only, no database).
+
+    The previous wave's report is analysed from inputs.previous, or given (already analysed).
+    """
     if inputs.previous is not None:
         progress("analysis of the previous wave")
         previous = analyse(inputs.previous, settings).report
@@ -146,7 +159,7 @@ def analyse(inputs: ReportInputs, settings: ReportSettings = DEFAULT_SETTINGS, *
 
 
 def build(conn: Connection, survey_id: int, settings: ReportSettings = DEFAULT_SETTINGS, *, progress=_quiet):
-    """Load and analyse in one go (the CLI's path)."""
+    """Load and analyse in one go (for tests and scripts; the CLI calls the two steps itself to show progress)."""
     return analyse(load_inputs(conn, survey_id, progress=progress), settings, progress=progress)
 
 
@@ -162,6 +175,9 @@ class ReportCache:
         self.size = size
         self.settings = settings
         self._reports: OrderedDict[tuple, SurveyReport] = OrderedDict()
+        # Previous waves' reports by (survey id, respondents): a closed wave is not analysed again
+        # each time an answer to the current one makes its report stale.
+        self._previous: OrderedDict[tuple, Report] = OrderedDict()
         self._building: dict[tuple, asyncio.Future[SurveyReport]] = {}
 
     async def get(self, survey_id: int) -> SurveyReport:
@@ -177,9 +193,16 @@ class ReportCache:
         future = asyncio.get_running_loop().create_future()
         self._building[key] = future
         try:
+            previous_key = key[3:]  # (previous wave's id, its respondents)
+            known = self._previous.get(previous_key)
             async with self.engine.connect() as conn:
-                inputs = await conn.run_sync(load_inputs, survey_id)
-            report = await anyio.to_thread.run_sync(analyse, inputs, self.settings)
+                inputs = await conn.run_sync(functools.partial(load_inputs, previous_wave=known is None), survey_id)
+            previous, report = await anyio.to_thread.run_sync(self._analyse, inputs, known)
+            if previous is not None:
+                self._previous[previous_key] = previous
+                self._previous.move_to_end(previous_key)
+                while len(self._previous) > self.size:
+                    self._previous.popitem(last=False)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: no "never retrieved" warning when nobody else waited
@@ -191,6 +214,13 @@ class ReportCache:
         while len(self._reports) > self.size:
             self._reports.popitem(last=False)
         return report
+
+    def _analyse(self, inputs: ReportInputs, previous: Report | None) -> tuple[Report | None, SurveyReport]:
+        """The previous wave's report (as given, or analysed from the inputs) and this wave's."""
+        if inputs.previous is not None:
+            previous = analyse(inputs.previous, self.settings).report
+            inputs = dataclasses.replace(inputs, previous=None)
+        return previous, analyse(inputs, self.settings, previous=previous)
 
 
 def _cache_key(conn: Connection, survey_id: int) -> tuple:

@@ -25,6 +25,9 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, text
+from sqlalchemy.dialects import postgresql
+
+from talking.db.models import tally_pairs, tally_positions, tally_respondents
 
 # Age bands as answered -> the raking level stored in the tallies (0: not given or not said).
 AGE_LEVEL_OF_BAND = {
@@ -37,6 +40,11 @@ AGE_LEVEL_OF_BAND = {
     "75-and-over": 2,
 }
 NOT_GIVEN = 0
+
+
+def age_level_of(band: str | None) -> int:
+    """The level stored in the tallies for an answered age band (NOT_GIVEN when none or unknown)."""
+    return AGE_LEVEL_OF_BAND.get(band or "", NOT_GIVEN)
 
 
 def _age_level_sql() -> str:
@@ -118,7 +126,7 @@ def batch_deltas(batch: Iterable[Counted]) -> dict[str, list[tuple[Any, ...]]]:
     positions: Counter[tuple[Any, ...]] = Counter()
     pairs: Counter[tuple[Any, ...]] = Counter()
     for answer in batch:
-        cell = (answer.survey_id, answer.district_code, AGE_LEVEL_OF_BAND.get(answer.age_band or "", NOT_GIVEN))
+        cell = (answer.survey_id, answer.district_code, age_level_of(answer.age_band))
         respondents[cell] += 1
         comments[cell] += 1 if answer.comment else 0
         points = [(code, answer.max_picks + 1 - rank) for rank, code in enumerate(answer.picks, start=1)]
@@ -156,29 +164,26 @@ def add_batch(conn: Connection, batch: Sequence[Counted]) -> None:
 
 
 def _upserts() -> tuple[dict[str, str], dict[str, str]]:
-    """Per table: PostgreSQL's upsert of whole columns (unnest, one statement), SQLite's of one row."""
-    tables = {
-        "tally_respondents": (("int", "varchar", "smallint"), ("respondents", "comments")),
-        "tally_positions": (("int", "varchar", "smallint", "varchar", "smallint"), ("picks",)),
-        "tally_pairs": (("int", "varchar", "smallint", "varchar", "varchar"), ("point_product",)),
-    }
-    key_names = {
-        "tally_respondents": ("survey_id", "district_code", "age_level"),
-        "tally_positions": ("survey_id", "district_code", "age_level", "issue_code", "rank"),
-        "tally_pairs": ("survey_id", "district_code", "age_level", "issue_a", "issue_b"),
-    }
+    """Per table: PostgreSQL's upsert of whole columns (unnest, one statement), SQLite's of one row.
+
+    Built from the tables' definitions (talking.db.models): the key is the primary key, and every
+    other column is a count that adds up. ``batch_deltas`` gives rows in the tables' column order.
+    """
     postgres, sqlite = {}, {}
-    for table, (key_types, values) in tables.items():
-        keys = key_names[table]
-        columns = ", ".join((*keys, *values))
-        adds = ", ".join(f"{v} = {table}.{v} + excluded.{v}" for v in values)
+    for table in (tally_respondents, tally_positions, tally_pairs):
+        keys = [c.name for c in table.primary_key.columns]
+        counts = [c.name for c in table.columns if not c.primary_key]
+        columns = ", ".join(c.name for c in table.columns)
+        adds = ", ".join(f"{v} = {table.name}.{v} + excluded.{v}" for v in counts)
         conflict = f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {adds}"
-        types = [*key_types, *["bigint"] * len(values)]
+        types = [c.type.compile(dialect=postgresql.dialect()) for c in table.columns]
         arrays = ", ".join(f"${n}::{kind}[]" for n, kind in enumerate(types, start=1))
         order = ", ".join(str(n) for n in range(1, len(keys) + 1))
         # ORDER BY: rows locked in key order, as the statements below do, so writers cannot deadlock.
-        postgres[table] = f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) ORDER BY {order} {conflict}"  # noqa: S608 - fixed names
-        sqlite[table] = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(types))}) {conflict}"  # noqa: S608
+        postgres[table.name] = (
+            f"INSERT INTO {table.name} ({columns}) SELECT * FROM unnest({arrays}) ORDER BY {order} {conflict}"  # noqa: S608 - names from our models
+        )
+        sqlite[table.name] = f"INSERT INTO {table.name} ({columns}) VALUES ({', '.join('?' * len(types))}) {conflict}"  # noqa: S608
     return postgres, sqlite
 
 

@@ -137,8 +137,8 @@ def issue_row(issue: IssueResult, pl: PlackettLuceCheck | None) -> IssueRow:
 def issue_table(
     id: str, caption: str, issues: list[IssueResult], *, weighted: bool, pl: PlackettLuceCheck | None = None
 ) -> IssueTableView:
-    """A table of issues, best first."""
-    rows = [issue_row(i, pl) for i in sorted(issues, key=lambda i: (i.rank, -i.score))]
+    """A table of issues, in the order the analysis gives them (best first: rank, then mean points)."""
+    rows = [issue_row(i, pl) for i in issues]
     return IssueTableView(
         id=id,
         caption=caption,
@@ -153,7 +153,7 @@ def score_chart(
     chart_id: str, area: str, issues: list[IssueResult], county: dict[str, float] | None, weighted: bool
 ) -> Markup:
     """Priority scores with their intervals, issues in rank order, the county's score as a tick."""
-    ordered = sorted(issues, key=lambda i: (i.rank, -i.score))
+    ordered = issues  # the analysis gives them best first
     rows = [
         charts.Interval(
             label=f"{i.rank}. {i.label}",

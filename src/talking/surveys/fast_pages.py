@@ -34,7 +34,6 @@ docs/architecture.md ("The resident pages").
 
 from __future__ import annotations
 
-import secrets
 from typing import TYPE_CHECKING, Any
 
 from litestar._asgi.utils import is_valid_host
@@ -45,9 +44,11 @@ from litestar.middleware.csrf import CSRFMiddleware, generate_csrf_token
 from litestar.utils.path import normalize_path
 from litestar.utils.scope.state import ScopeState
 
+from talking.asgi import send_with_hooks
 from talking.auth.middleware import STAFF_SESSION_KEY
 from talking.params import MAX_ROW_ID
 from talking.problems import handle_exception
+from talking.security import new_csp_nonce
 from talking.surveys.pages import ResidentPages
 
 if TYPE_CHECKING:
@@ -66,10 +67,14 @@ class FastPages:
         self.app = app
         session_config = app.state.session_config
         self.sessions = session_config._backend_class(config=session_config)  # Litestar's own class for this config
-        self.csrf_config = app.csrf_config
         # For its token comparison and cookie, exactly as the middleware does them.
         self.csrf = CSRFMiddleware(app=app, config=app.csrf_config) if app.csrf_config else None
-        self._pages = {id(handler) for handler in _resident_handlers(app)}
+        handlers = _resident_handlers(app)
+        self._pages = {id(handler) for handler in handlers}
+        # Which paths can be ours at all, so that others (assets, staff pages, the API) are not routed twice.
+        paths = [path for handler in handlers for path in handler.paths]
+        self._exact = frozenset(path for path in paths if "{" not in path)
+        self._prefixes = tuple({path.split("{", 1)[0] for path in paths if "{" in path})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve a resident page, or hand the request to Litestar."""
@@ -82,7 +87,7 @@ class FastPages:
         # came, for Litestar, if the session says this is a member of staff.
         ours: dict[str, Any] = {**scope, "state": dict(scope.get("state") or {})}
         ours.update(app=self.app, litestar_app=self.app, path_params=path_params, route_handler=handler)
-        ours["state"]["csp_nonce"] = secrets.token_urlsafe(16)
+        ours["state"]["csp_nonce"] = new_csp_nonce()
         request: Request[Any, Any, Any] = self.app.request_class(ours, receive, send)
         started = False
 
@@ -99,7 +104,7 @@ class FastPages:
             if started:
                 raise
             failure = self._exception_response(handler, request, exc)
-            await failure(ours, receive, self._with_hooks(ours, send))
+            await failure(ours, receive, send_with_hooks(self.app, ours, send))
 
     async def _serve(
         self,
@@ -124,7 +129,7 @@ class FastPages:
         except PermissionDeniedException as exc:
             # Litestar refuses in its CSRF middleware, outside the session's: the session is not stored.
             refusal = self._exception_response(handler, request, exc)
-            return await refusal(ours, receive, self._with_hooks(ours, send))
+            return await refusal(ours, receive, send_with_hooks(self.app, ours, send))
         try:
             answer = await handler.fn(request=request, **path_params)
             page = await handler.to_response(app=self.app, data=answer, request=request)
@@ -134,14 +139,17 @@ class FastPages:
 
     def _handler_for(self, scope: Scope) -> tuple[HTTPRouteHandler, dict[str, Any]] | None:
         """The ResidentPages handler for this request and its parsed path parameters, or None to fall through."""
+        path = scope["path"]
         if scope["method"] not in ("GET", "POST") or scope.get("root_path"):
+            return None
+        if path not in self._exact and not path.startswith(self._prefixes):
             return None
         host = next((value for name, value in scope["headers"] if name == b"host"), None)
         if host is not None and not is_valid_host(host):
             return None
         try:
             _app, handler, _path, path_params, _template = self.app.asgi_router.handle_routing(
-                path=normalize_path(scope["path"]), method=scope["method"]
+                path=normalize_path(path), method=scope["method"]
             )
         except (NotFoundException, MethodNotAllowedException):
             return None
@@ -154,9 +162,9 @@ class FastPages:
 
     async def _check_csrf(self, request: Request[Any, Any, Any]) -> str | None:
         """Litestar's CSRF check; returns the CSRF cookie sent (None: a GET sets a new one)."""
-        if self.csrf is None or self.csrf_config is None:
+        if self.csrf is None:
             return ""
-        config = self.csrf_config
+        config = self.csrf.config
         csrf_cookie = request.cookies.get(config.cookie_name)
         state = ScopeState.from_scope(request.scope)
         if request.method in config.safe_methods:
@@ -178,29 +186,18 @@ class FastPages:
         response = exception_handler(request, exc)
         return response.to_asgi_response(app=None, request=request, type_encoders=handler.resolve_type_encoders())
 
-    def _with_hooks(self, scope: Scope, send: Send) -> Send:
-        """Send through the app's before_send hooks, as Litestar wraps every send."""
-        hooks = self.app.before_send
-
-        async def send_with_hooks(message: Message) -> None:
-            for hook in hooks:
-                await hook(message, scope)
-            await send(message)
-
-        return send_with_hooks
-
     def _sender(self, request: Request[Any, Any, Any], send: Send, csrf_cookie: str | None) -> Send:
         """Send, adding to the response start what Litestar's layers add, in their order: CSRF cookie, session."""
         scope = request.scope
         token = ScopeState.from_scope(scope).csrf_token
-        send_with_hooks = self._with_hooks(scope, send)
+        hooked = send_with_hooks(self.app, scope, send)
 
         async def send_page(message: Message) -> None:
             if message["type"] == "http.response.start":
                 if csrf_cookie is None and self.csrf is not None and isinstance(token, str):
                     self.csrf._set_cookie_if_needed(message=message, token=token)  # type: ignore[arg-type]
                 await self.sessions.store_in_message(scope.get("session"), message, request)
-            await send_with_hooks(message)
+            await hooked(message)
 
         return send_page
 

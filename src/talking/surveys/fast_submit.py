@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from talking.asgi import send_with_hooks
 from talking.params import MAX_ROW_ID
 from talking.problems import handle_exception
 from talking.surveys.api import MAX_RESPONSE_BODY_BYTES, idempotency_key_problem
@@ -33,7 +34,7 @@ from talking.surveys.schemas import ResponseCreate
 from talking.surveys.services import submit_response
 
 if TYPE_CHECKING:
-    from litestar import Litestar, Response
+    from litestar import Litestar
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 # Plain digits only: anything Litestar's int converter might read differently ("+1", "1_0") falls through.
@@ -101,8 +102,9 @@ class FastSubmit:
                 receipt = await submit_response(self.writer, survey, response, channel="api", idempotency_key=key)
         except Exception as exc:  # refusals (404, 409, 422) and failures (500), mapped in one place
             refused = handle_exception(self.app.request_class(scope, receive, send), exc)
-        if refused is not None:
-            return await self._send_refusal(refused, scope, receive, send)
+        if refused is not None:  # sent as Litestar's exception middleware sends it
+            answer = refused.to_asgi_response(app=None, request=self.app.request_class(scope, receive, send))
+            return await answer(scope, receive, send_with_hooks(self.app, scope, send))
 
         if self._hook_headers is None:
             self._hook_headers = await self._headers_from_hooks(scope)
@@ -116,23 +118,14 @@ class FastSubmit:
         )
         await send({"type": "http.response.body", "body": content, "more_body": False})
 
-    async def _send_refusal(self, response: Response[Any], scope: Scope, receive: Receive, send: Send) -> None:
-        """Send a problem as Litestar's exception middleware does, through the app's before_send hooks."""
-        hooks = self.app.before_send
-
-        async def send_with_hooks(message: Message) -> None:
-            for hook in hooks:
-                await hook(message, scope)
-            await send(message)
-
-        request = self.app.request_class(scope, receive, send)
-        await response.to_asgi_response(app=None, request=request)(scope, receive, send_with_hooks)
-
     async def _headers_from_hooks(self, scope: Scope) -> list[tuple[bytes, bytes]]:
         """The headers the before_send hooks add to a response start in this (API) scope."""
         message: Message = {"type": "http.response.start", "status": 201, "headers": []}
-        for hook in self.app.before_send:
-            await hook(message, scope)
+
+        async def keep(_message: Message) -> None:
+            pass
+
+        await send_with_hooks(self.app, scope, keep)(message)
         return list(message["headers"])
 
 

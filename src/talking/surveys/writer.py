@@ -16,17 +16,16 @@ import functools
 import hashlib
 import logging
 import secrets
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import msgspec
 from sqlalchemy import Connection, Engine, insert, select, tuple_
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from talking.db.engine import SQLITE_BUSY_TIMEOUT_MS, is_sqlite_busy, writer_engine
+from talking.db.engine import retry_while_busy, writer_engine
 from talking.db.models import response_answers, responses, surveys
 from talking.reports import tallies
 from talking.surveys.errors import IdempotencyConflict, SurveyNotOpen
@@ -171,23 +170,14 @@ class ResponseWriter:
         return outcomes
 
     async def _store_in_one_transaction(self, batch: list[PendingResponse]) -> list[Receipt | BaseException]:
-        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
-        pause = 0.0005
-        while True:
-            try:
-                if self._thread is not None:
-                    loop = asyncio.get_running_loop()
-                    outcomes, claimed = await loop.run_in_executor(self._thread, self._write_in_thread, batch)
-                else:
-                    async with self.engine.begin() as conn:
-                        outcomes, claimed = await conn.run_sync(_write_batch, batch)
-                break
-            except OperationalError as exc:
-                # Another worker holds SQLite's write lock; nothing of ours was written. Wait briefly.
-                if not is_sqlite_busy(exc) or time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 0.004)
+        async def attempt() -> _Written:
+            if self._thread is not None:
+                return await asyncio.get_running_loop().run_in_executor(self._thread, self._write_in_thread, batch)
+            async with self.engine.begin() as conn:
+                return await conn.run_sync(_write_batch, batch)
+
+        # Another worker may hold SQLite's write lock; nothing of ours was written: wait briefly.
+        outcomes, claimed = await retry_while_busy(attempt, first_pause=0.0005)
         # Resolve in-batch retries only after COMMIT, against what their original got.
         for index, pending in enumerate(batch):
             if outcomes[index] is None:
@@ -206,8 +196,8 @@ _Written = tuple[list[Receipt | BaseException | None], dict[tuple[int, str], int
 def _write_batch(conn: Connection, batch: list[PendingResponse]) -> _Written:
     """Check, then insert, a batch inside the caller's transaction.
 
-    Synchronous so that one function serves both engines through ``AsyncConnection.run_sync``
-    (SQLAlchemy hands each statement to the async driver).
+    Synchronous so that one function serves both engines: SQLite's writer calls it on its own
+    thread (``_write_in_thread``), PostgreSQL's through ``AsyncConnection.run_sync``.
     """
     now = datetime.now(UTC)
     statuses, max_picks = _survey_statuses(conn, {p.survey_id for p in batch}, now)
