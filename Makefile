@@ -46,6 +46,7 @@ test: install ## Set up and run the whole test suite (SQLite, PostgreSQL, browse
 bench: install ## Run the benchmarks and print their figures
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/ingest.py --database postgres
+	$(PY) benchmarks/writer.py
 	$(PY) benchmarks/flow.py
 	$(PY) benchmarks/report.py
 

@@ -633,6 +633,7 @@ def start_profiler(server: Server, args: argparse.Namespace) -> subprocess.Popen
         "--output",
         args.profile,
         "--nonblocking",
+        "--threads",
     ]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
