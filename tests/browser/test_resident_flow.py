@@ -91,9 +91,14 @@ def _strip_scripts(route: Route) -> None:
     route.fulfill(response=response, body=body)
 
 
-def open_visit(browser: Browser, site: Site, *, javascript: str = "on", **options: object) -> Visit:
-    """A new context: javascript "on", "off" (disabled), or "stripped" (scripts removed, axe can still run)."""
-    context = browser.new_context(java_script_enabled=javascript != "off", bypass_csp=True, **options)
+def open_visit(
+    browser: Browser, site: Site, *, javascript: str = "on", enforce_csp: bool = False, **options: object
+) -> Visit:
+    """A new context: javascript "on", "off" (disabled), or "stripped" (scripts removed, axe can still run).
+
+    The page's Content-Security-Policy is bypassed, so that axe can be injected, unless enforce_csp.
+    """
+    context = browser.new_context(java_script_enabled=javascript != "off", bypass_csp=not enforce_csp, **options)
     if javascript == "stripped":
         context.route(re.compile(re.escape(site.url) + r"/(?!assets/).*"), _strip_scripts)
     page = context.new_page()
@@ -344,6 +349,70 @@ def test_journey_with_javascript_off(browser: Browser, site: Site) -> None:
         page.wait_for_url(f"{base}/district")
     finally:
         visit.context.close()
+
+
+def test_pages_keep_to_their_own_content_security_policy(browser: Browser, site: Site) -> None:
+    """With the CSP enforced, as residents' browsers enforce it, every script runs and nothing is refused.
+
+    The other tests bypass the CSP to inject axe, so a nonce missing from an inline script, or an
+    asset from somewhere the policy does not allow, would pass them unnoticed.
+    """
+    visit = open_visit(browser, site, enforce_csp=True)
+    page = visit.page
+    # Injected by the browser itself, before the page's own scripts, and not subject to its CSP.
+    visit.context.add_init_script(
+        "window.__refused = []; document.addEventListener('securitypolicyviolation',"
+        " e => window.__refused.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    base = f"{site.url}/surveys/{site.survey_id}"
+    refused: dict[str, list[str]] = {}
+
+    def keeps_to_policy(label: str) -> None:
+        assert page.evaluate("document.body.classList.contains('govuk-frontend-supported')"), label  # inline script
+        refused[label] = page.evaluate("window.__refused")
+
+    try:
+        page.goto(site.url + "/")
+        keeps_to_policy("home")
+        page.goto(base)
+        keeps_to_policy("start")
+        page.get_by_role("button", name="Start now").click()
+        page.get_by_role("button", name="Continue").click()
+        assert_page(visit, "Which area do you live in?", error=True)
+        # GOV.UK Frontend's error summary script moves focus to the summary: its module ran.
+        expect(page.locator(".govuk-error-summary")).to_be_focused()
+        keeps_to_policy("district error")
+        page.get_by_label("Chorley").check()
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_label("Road safety").check()
+        page.get_by_label("Fraud").check()
+        page.get_by_role("button", name="Continue").click()
+        page.wait_for_url(f"{base}/order")
+        keeps_to_policy("order")
+        page.get_by_label("Fraud").select_option("1")
+        page.get_by_label("Road safety").select_option("2")
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_label("Agree", exact=True).check()
+        page.get_by_role("button", name="Continue").click()
+        page.wait_for_url(f"{base}/comment")
+        page.get_by_label("Is there anything else you want to tell us? (optional)").fill("Cars parked on pavements.")
+        # The character count is GOV.UK Frontend's script: it counts as the resident types.
+        expect(page.locator(".govuk-character-count__status")).to_contain_text(
+            re.compile(r"1,?975 characters remaining")
+        )
+        keeps_to_policy("comment")
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_role("button", name="Continue").click()
+        page.wait_for_url(f"{base}/check")
+        keeps_to_policy("check")
+        page.get_by_role("button", name="Submit").click()
+        page.wait_for_url(f"{base}/done")
+        keeps_to_policy("done")
+    finally:
+        visit.context.close()
+    assert all(not seen for seen in refused.values()), refused
+    assert [e for e in visit.script_errors if "Failed to load resource" not in e] == [], visit.script_errors
+    assert visit.failed_assets == []
 
 
 def test_phone_has_no_sideways_scrolling(browser: Browser, site: Site) -> None:
