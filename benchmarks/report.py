@@ -26,9 +26,8 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from talking.db import migrate as migrations
 from talking.db.engine import create_engine
-from talking.db.migrate import upgrade
+from talking.db.migrate import MIGRATIONS_DIR, upgrade
 from talking.demo import load_demo
 from talking.reports import service
 from talking.reports.responses_csv import stream_responses_csv
@@ -39,7 +38,7 @@ BENCH_DIR = Path(__file__).resolve().parent.parent / "var" / "bench"
 
 def schema_fingerprint() -> str:
     """A short hash of the migrations, so a kept file never outlives a change to the schema."""
-    versions = Path(migrations.__file__).parent / "migrations" / "versions"
+    versions = MIGRATIONS_DIR / "versions"
     digest = hashlib.sha256()
     for script in sorted(versions.glob("*.py")):
         digest.update(script.read_bytes())

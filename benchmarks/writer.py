@@ -110,16 +110,10 @@ def _write_in_steps(
         _statuses, max_picks = timed("survey status", lambda: writer._survey_statuses(conn, {survey_id}, now))
         timed("idempotency keys", lambda: writer._earlier_results(conn, responses))
         references = timed("references", lambda: writer.new_references(len(responses)))
-        to_insert = [
-            (index, pending, ref) for (index, pending), ref in zip(enumerate(responses), references, strict=True)
-        ]
+        to_insert = [(index, pending, references[index]) for index, pending in enumerate(responses)]
         timed("insert responses and picks", lambda: writer._insert(conn, to_insert, now))
-        counted = [
-            tallies.Counted(p.survey_id, p.district, p.age_band, p.picks, p.comment, max_picks[survey_id])
-            for p in responses
-        ]
-        timed("tally: count in Python", lambda: tallies.batch_deltas(counted))
-        timed("tally: count and upsert", lambda: tallies.add_batch(conn, counted))
+        deltas = timed("tally: count in Python", lambda: tallies.batch_deltas(writer.counted(to_insert, max_picks)))
+        timed("tally: upsert", lambda: tallies.add_deltas(conn, deltas))
         timed("commit (WAL write and fsync)", transaction.commit)
 
 

@@ -27,11 +27,13 @@ import psycopg
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.app import create_app
 from talking.db import migrate
 from talking.db.engine import create_engine
+from talking.db.models import response_picks, responses
 from talking.questionnaires.schemas import SurveyCreate
 from talking.questionnaires.services import create_survey, publish
 from talking.settings import Settings
@@ -184,6 +186,14 @@ async def publish_survey(engine: AsyncEngine, **overrides: object) -> int:
         survey_id = await create_survey(conn, SurveyCreate(**fields))  # type: ignore[arg-type]
         await publish(conn, survey_id)
     return survey_id
+
+
+async def count_stored(engine: AsyncEngine) -> tuple[int, int]:
+    """How many responses and picks the database holds."""
+    async with engine.connect() as conn:
+        n_responses = (await conn.execute(select(func.count()).select_from(responses))).scalar_one()
+        n_picks = (await conn.execute(select(func.count()).select_from(response_picks))).scalar_one()
+    return n_responses, n_picks
 
 
 @pytest.fixture

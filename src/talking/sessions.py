@@ -62,10 +62,10 @@ class DatabaseStore(Store):
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._upsert = (postgresql if engine.dialect.name == "postgresql" else sqlite).insert
+        # Where the rows live: the same five operations either way.
+        self.backend: SessionFile | EngineSessions = SessionFile.for_engine(engine) or EngineSessions(engine)
         # key -> (digest of value, expiry) as last read or written by this process
         self._seen: OrderedDict[str, tuple[bytes, datetime | None]] = OrderedDict()
-        self.file = SessionFile.for_engine(engine)
         # Rows this process has written (inserted, updated or deleted); for tests and benchmarks.
         self.writes = 0
 
@@ -75,31 +75,17 @@ class DatabaseStore(Store):
         while len(self._seen) > _REMEMBERED:
             self._seen.popitem(last=False)
 
-    async def _row(self, key: str) -> tuple[bytes, datetime | None] | None:
-        if self.file is not None:
-            return await self.file.run(self.file.read, key)
-        async with self.engine.connect() as conn:
-            query = select(web_sessions.c.value, web_sessions.c.expires_at).where(web_sessions.c.key == key)
-            row = (await conn.execute(query)).first()
-        return None if row is None else (bytes(row.value), row.expires_at)
-
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
         """The value stored under ``key``, or None if absent or expired."""
         now = datetime.now(UTC)
-        row = await self._row(key)
+        row = await self.backend.read(key)
         if row is None or (row[1] is not None and row[1] <= now):
             self._seen.pop(key, None)
             return None
         value, expires_at = row
         if renew_for is not None:
             expires_at = now + _as_timedelta(renew_for)
-            if self.file is not None:
-                await self.file.run(self.file.renew, key, expires_at)
-            else:
-                async with self.engine.begin() as conn:
-                    await conn.execute(
-                        update(web_sessions).where(web_sessions.c.key == key).values(expires_at=expires_at)
-                    )
+            await self.backend.renew(key, expires_at)
             self.writes += 1
         self._remember(key, value, expires_at)
         return value
@@ -116,58 +102,79 @@ class DatabaseStore(Store):
         if unchanged and (lifetime is None or seen[1] is None or seen[1] - now > lifetime / 2):
             return
         sweep_before = now if random.randrange(_SWEEP_EVERY) == 0 else None
-        if self.file is not None:
-            await self.file.run(self.file.upsert, key, data, expires_at, sweep_before)
-        else:
-            await self._set_through_engine(key, data, expires_at, sweep_before)
+        await self.backend.upsert(key, data, expires_at, sweep_before)
         self.writes += 1
         self._remember(key, data, expires_at)
-
-    async def _set_through_engine(
-        self, key: str, data: bytes, expires_at: datetime | None, sweep_before: datetime | None
-    ) -> None:
-        statement = self._upsert(web_sessions).values(key=key, value=data, expires_at=expires_at)
-        statement = statement.on_conflict_do_update(
-            index_elements=[web_sessions.c.key], set_={"value": data, "expires_at": expires_at}
-        )
-        async with self.engine.begin() as conn:
-            await conn.execute(statement)
-            if sweep_before is not None:
-                await conn.execute(delete(web_sessions).where(web_sessions.c.expires_at <= sweep_before))
 
     async def delete(self, key: str) -> None:
         """Remove ``key``; a no-op (and no write) if it was never stored."""
         self._seen.pop(key, None)
         if not await self.exists(key):
             return
-        if self.file is not None:
-            await self.file.run(self.file.delete, key)
-        else:
-            async with self.engine.begin() as conn:
-                await conn.execute(delete(web_sessions).where(web_sessions.c.key == key))
+        await self.backend.delete(key)
         self.writes += 1
 
     async def delete_all(self) -> None:
         """Remove every session (signs everyone out)."""
         self._seen.clear()
-        if self.file is not None:
-            await self.file.run(self.file.delete_all)
-        else:
-            async with self.engine.begin() as conn:
-                await conn.execute(delete(web_sessions))
+        await self.backend.delete_all()
         self.writes += 1
 
     async def exists(self, key: str) -> bool:
         """Whether ``key`` holds an unexpired value."""
-        row = await self._row(key)
+        row = await self.backend.read(key)
         return row is not None and (row[1] is None or row[1] > datetime.now(UTC))
 
     async def expires_in(self, key: str) -> int | None:
         """Seconds until ``key`` expires, or None if it does not expire or is absent."""
-        row = await self._row(key)
+        row = await self.backend.read(key)
         if row is None or row[1] is None:
             return None
         return max(0, int((row[1] - datetime.now(UTC)).total_seconds()))
+
+
+class EngineSessions:
+    """Sessions in the database's own ``web_sessions`` table, through the async engine.
+
+    For PostgreSQL, and for an in-memory SQLite database (which has no file beside it).
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._insert = (postgresql if engine.dialect.name == "postgresql" else sqlite).insert
+
+    async def read(self, key: str) -> tuple[bytes, datetime | None] | None:
+        """The stored value and expiry of ``key``."""
+        async with self.engine.connect() as conn:
+            query = select(web_sessions.c.value, web_sessions.c.expires_at).where(web_sessions.c.key == key)
+            row = (await conn.execute(query)).first()
+        return None if row is None else (bytes(row.value), row.expires_at)
+
+    async def upsert(self, key: str, value: bytes, expires_at: datetime | None, sweep_before: datetime | None) -> None:
+        """Insert or replace ``key``; sometimes also remove expired sessions."""
+        statement = self._insert(web_sessions).values(key=key, value=value, expires_at=expires_at)
+        statement = statement.on_conflict_do_update(
+            index_elements=[web_sessions.c.key], set_={"value": value, "expires_at": expires_at}
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(statement)
+            if sweep_before is not None:
+                await conn.execute(delete(web_sessions).where(web_sessions.c.expires_at <= sweep_before))
+
+    async def renew(self, key: str, expires_at: datetime) -> None:
+        """Push back the expiry of ``key``."""
+        async with self.engine.begin() as conn:
+            await conn.execute(update(web_sessions).where(web_sessions.c.key == key).values(expires_at=expires_at))
+
+    async def delete(self, key: str) -> None:
+        """Remove ``key``."""
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(web_sessions).where(web_sessions.c.key == key))
+
+    async def delete_all(self) -> None:
+        """Remove every session."""
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(web_sessions))
 
 
 def sessions_path(database: str) -> Path:
@@ -244,8 +251,27 @@ class SessionFile:
 
         return await retry_while_busy(attempt, first_pause=0.0002)
 
-    def read(self, connection: sqlite3.Connection, key: str) -> tuple[bytes, datetime | None] | None:
+    async def read(self, key: str) -> tuple[bytes, datetime | None] | None:
         """The stored value and expiry of ``key``."""
+        return await self.run(self._read, key)
+
+    async def upsert(self, key: str, value: bytes, expires_at: datetime | None, sweep_before: datetime | None) -> None:
+        """Insert or replace ``key``; sometimes also remove expired sessions."""
+        await self.run(self._upsert, key, value, expires_at, sweep_before)
+
+    async def renew(self, key: str, expires_at: datetime) -> None:
+        """Push back the expiry of ``key``."""
+        await self.run(lambda connection: connection.execute(self._RENEW, (self._to_db(expires_at), key)))
+
+    async def delete(self, key: str) -> None:
+        """Remove ``key``."""
+        await self.run(lambda connection: connection.execute(self._DELETE, (key,)))
+
+    async def delete_all(self) -> None:
+        """Remove every session."""
+        await self.run(lambda connection: connection.execute(self._DELETE_ALL))
+
+    def _read(self, connection: sqlite3.Connection, key: str) -> tuple[bytes, datetime | None] | None:
         # fetchall: the statement runs to its end, so no read transaction stays open.
         rows = connection.execute(self._READ, (key,)).fetchall()
         if not rows:
@@ -253,7 +279,7 @@ class SessionFile:
         value, expires_at = rows[0]
         return bytes(value), self._from_db(expires_at)
 
-    def upsert(
+    def _upsert(
         self,
         connection: sqlite3.Connection,
         key: str,
@@ -261,25 +287,12 @@ class SessionFile:
         expires_at: datetime | None,
         sweep_before: datetime | None,
     ) -> None:
-        """Insert or replace ``key``; sometimes also remove expired sessions."""
         if sweep_before is None:  # one statement is a transaction of its own
             connection.execute(self._UPSERT, (key, value, self._to_db(expires_at)))
             return
         with _write_transaction(connection):
             connection.execute(self._UPSERT, (key, value, self._to_db(expires_at)))
             connection.execute(self._SWEEP, (self._to_db(sweep_before),))
-
-    def renew(self, connection: sqlite3.Connection, key: str, expires_at: datetime) -> None:
-        """Push back the expiry of ``key``."""
-        connection.execute(self._RENEW, (self._to_db(expires_at), key))
-
-    def delete(self, connection: sqlite3.Connection, key: str) -> None:
-        """Remove ``key``."""
-        connection.execute(self._DELETE, (key,))
-
-    def delete_all(self, connection: sqlite3.Connection) -> None:
-        """Remove every session."""
-        connection.execute(self._DELETE_ALL)
 
 
 @contextmanager

@@ -128,11 +128,6 @@ class HtmlCache:
             _key, dropped = self._entries.popitem(last=False)
             self._chars -= len(dropped)
 
-    def clear(self) -> None:
-        """Forget everything."""
-        self._entries.clear()
-        self._chars = 0
-
 
 class _Unkeyable(Exception):
     """An argument that is not plain data: the call cannot be remembered soundly."""

@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.db.models import response_picks, responses, surveys
+
+from ..conftest import count_stored
 
 PRESTON = "E07000123"
 PROBLEM = "application/problem+json"
@@ -21,14 +23,6 @@ PROBLEM = "application/problem+json"
 def database_url(each_database_url: str) -> str:
     """Every test here runs on SQLite and on PostgreSQL."""
     return each_database_url
-
-
-async def count_stored(engine: AsyncEngine) -> tuple[int, int]:
-    """How many responses and picks the database holds."""
-    async with engine.connect() as conn:
-        n_responses = (await conn.execute(select(func.count()).select_from(responses))).scalar_one()
-        n_picks = (await conn.execute(select(func.count()).select_from(response_picks))).scalar_one()
-    return n_responses, n_picks
 
 
 async def test_healthz(client: AsyncTestClient[Litestar]) -> None:

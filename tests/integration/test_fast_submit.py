@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.app import create_app
@@ -28,7 +28,7 @@ from talking.db.models import response_picks, responses, surveys
 from talking.settings import Settings
 from talking.surveys.fast_submit import FastSubmit
 
-from ..conftest import live_server, publish_survey
+from ..conftest import count_stored, live_server, publish_survey
 
 PRESTON = "E07000123"
 GOOD = {"district": PRESTON, "picks": ["fraud", "burglary", "alcohol"]}
@@ -159,14 +159,6 @@ async def make_surveys(engine: AsyncEngine) -> dict[str, int]:
             .values(opens_at=datetime.now(UTC) + timedelta(days=1))
         )
     return {**ids, "missing": 999_999}
-
-
-async def count_stored(engine: AsyncEngine) -> tuple[int, int]:
-    """How many responses and picks the database holds."""
-    async with engine.connect() as conn:
-        n_responses = (await conn.execute(select(func.count()).select_from(responses))).scalar_one()
-        n_picks = (await conn.execute(select(func.count()).select_from(response_picks))).scalar_one()
-    return n_responses, n_picks
 
 
 def expected_growth(case: Case) -> tuple[int, int]:

@@ -3,49 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
 from html import unescape
-from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..conftest import make_user
-from .staff_helpers import Client, error_summary, sign_in, sign_out, submit
+from .staff_helpers import Client, error_summary, sign_out, submit
+from .test_questionnaire_pages import PRESTON, staff, survey_form
 
-STAFF = "staff@lancashire.test"
-PRESTON = "E07000123"
-
-
-def survey_form(**overrides: object) -> dict[str, object]:
-    """The builder's form: four taxonomy issues and one of our own, open from yesterday for a month."""
-    today = datetime.now(ZoneInfo("Europe/London")).date()
-    data: dict[str, object] = {
-        "title": "Preston community safety",
-        "introduction": "Tell us what matters.",
-        "issues": ["speeding", "burglary", "road-safety", "anti-social-behaviour"],
-        "custom-1-code": "parking-near-schools",
-        "custom-1-label": "Parking near schools",
-        "custom-1-position": "2",
-        "max_picks": "3",
-        "districts": [PRESTON],
-        "ask_about_you": "yes",
-    }
-    for prefix, day, clock in (
-        ("opens", today - timedelta(days=1), "9:00"),
-        ("closes", today + timedelta(days=30), ""),
-    ):
-        data |= {f"{prefix}-day": str(day.day), f"{prefix}-month": str(day.month), f"{prefix}-year": str(day.year)}
-        data[f"{prefix}-time"] = clock
-    return data | overrides
-
-
-@pytest.fixture
-async def staff(client: Client, engine: AsyncEngine) -> Client:
-    """The client, signed in as a member of staff."""
-    await make_user(engine, STAFF, "staff")
-    assert (await sign_in(client, STAFF)).status_code == 303
-    return client
+__all__ = ["staff"]  # a fixture: pytest finds it by name in this module
 
 
 def offered(html: str) -> list[tuple[str, str]]:

@@ -19,7 +19,7 @@ from talking.reports import service, tallies
 from talking.reports.data import AGE_MARGIN, load_frame, load_rows, load_sample, load_stats
 from talking.settings import Settings
 from talking.surveys.errors import SurveyNotFound
-from talking.surveys.writer import ResponseWriter
+from talking.surveys.writer import ResponseWriter, _write_batch
 from tests.conftest import DEMO_ISSUES, publish_survey
 
 
@@ -67,14 +67,22 @@ async def test_rebuilding_the_tallies_gives_the_same_counts(demo) -> None:
 
 async def test_tallies_only_count_committed_answers_of_their_own_survey(each_database_url: str) -> None:
     engine = create_engine(each_database_url)
+    writer = ResponseWriter(engine)
     try:
         first = await publish_survey(engine)
         second = await publish_survey(engine, max_picks=3)
-        writer = ResponseWriter(engine)
         answers = synthetic_responses(list(DEMO_ISSUES), 3, 40, 1, datetime.now(UTC))
         for i, answer in enumerate(answers):
             answer.survey_id = first if i % 2 else second
         await writer.store_now(answers)
+        # A batch whose transaction rolls back (as when the writer's COMMIT fails) leaves no count behind.
+        lost = synthetic_responses(list(DEMO_ISSUES), 3, 10, 2, datetime.now(UTC))
+        for answer in lost:
+            answer.survey_id = first
+        async with engine.connect() as conn:
+            transaction = await conn.begin()
+            await conn.run_sync(_write_batch, lost)
+            await transaction.rollback()
         async with engine.connect() as conn:
             for survey_id, top in ((first, 5), (second, 3)):
                 frame = await conn.run_sync(load_frame, survey_id)
@@ -83,6 +91,7 @@ async def test_tallies_only_count_committed_answers_of_their_own_survey(each_dat
                 expected = pick_stats(await conn.run_sync(load_rows, frame), [AGE_MARGIN]).by_district()
                 np.testing.assert_array_equal(kept.by_district().point_cross, expected.point_cross)
     finally:
+        await writer.stop()
         await engine.dispose()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import sqlite3
 from pathlib import Path
 
@@ -13,9 +12,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.db.models import web_sessions
-from talking.sessions import DatabaseStore, sessions_path
+from talking.sessions import DatabaseStore, SessionFile, sessions_path
 
-from .staff_helpers import Client
+from .staff_helpers import Client, submit
 
 PRESTON = "E07000123"
 
@@ -107,8 +106,10 @@ async def test_a_changed_session_is_saved_and_an_unchanged_one_is_not_rewritten(
     assert expires_at > first[1]
     # Another worker (another store) that never read it writes even the same value: it cannot know.
     other = DatabaseStore(engine)
+    await asyncio.sleep(0.01)
     await other.set("k", value, expires_in=3600)
     assert other.writes == 1
+    assert (await stored(engine))["k"][1] > expires_at  # written to the store, with its new expiry
 
 
 async def test_pages_write_the_session_only_when_it_changes(
@@ -119,11 +120,8 @@ async def test_pages_write_the_session_only_when_it_changes(
     assert start.status_code == 200
     assert "talking_session" not in client.cookies  # nothing to keep yet: no session row, no cookie
     assert store.writes == 0
-    page = await client.get(f"/surveys/{open_survey}/district")
-    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    chosen = await client.post(
-        f"/surveys/{open_survey}/district", data={"_csrf_token": token, "district": PRESTON}, follow_redirects=False
-    )
+    district = f"/surveys/{open_survey}/district"
+    chosen = await submit(client, district, district, {"district": PRESTON})
     assert chosen.status_code == 303
     assert store.writes == 1  # the answer is kept
     session_id = client.cookies["talking_session"]
@@ -144,13 +142,14 @@ async def test_sqlite_sessions_have_their_own_file_and_responses_stay_fully_sync
     store: DatabaseStore = app.stores.get("sessions")  # type: ignore[assignment]
     await store.set("k", b"v", expires_in=60)
     path = sqlite_file(engine)
-    assert store.file is not None and store.file.path == path
+    sessions_file = store.backend
+    assert isinstance(sessions_file, SessionFile) and sessions_file.path == path
     assert path is not None and path.name == "talking.sessions.db" and path.exists()
     async with engine.connect() as conn:  # the database's own table is not used for them
         assert (await conn.execute(select(func.count()).select_from(web_sessions))).scalar_one() == 0
     # synchronous: 1 is NORMAL (sessions), 2 is FULL (the database, and the response writer's connection)
-    assert (await store.file.run(lambda conn: conn.execute("PRAGMA synchronous").fetchone()[0])) == 1
-    assert (await store.file.run(lambda conn: conn.execute("PRAGMA journal_mode").fetchone()[0])) == "wal"
+    assert (await sessions_file.run(lambda conn: conn.execute("PRAGMA synchronous").fetchone()[0])) == 1
+    assert (await sessions_file.run(lambda conn: conn.execute("PRAGMA journal_mode").fetchone()[0])) == "wal"
     async with engine.connect() as conn:
         assert (await conn.execute(text("PRAGMA synchronous"))).scalar_one() == 2
     with app.state.writer.engine.connect() as conn:  # the writer's own synchronous engine

@@ -102,9 +102,15 @@ def _bearer_token(scope: Scope) -> str | None:
     return None
 
 
-async def _session_principal(engine: AsyncEngine, session: Any) -> Principal | None:
+def staff_sign_in_of(session: Any) -> dict[str, Any] | None:
+    """The signed-in member of staff a session records (user id and times), or None for a resident."""
     staff = session.get(STAFF_SESSION_KEY) if isinstance(session, dict) else None
-    if not isinstance(staff, dict):
+    return staff if isinstance(staff, dict) else None
+
+
+async def _session_principal(engine: AsyncEngine, session: Any) -> Principal | None:
+    staff = staff_sign_in_of(session)
+    if staff is None:
         return None
     now = int(time.time())
     if now - staff.get("started", 0) > ABSOLUTE_LIFETIME_SECONDS or now - staff.get("seen", 0) > IDLE_TIMEOUT_SECONDS:

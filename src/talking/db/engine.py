@@ -81,12 +81,12 @@ def writer_engine(engine: AsyncEngine) -> AsyncEngine | Engine:
 
 def is_sqlite_busy(exc: BaseException) -> bool:
     """Whether an error (sqlite3's own, or SQLAlchemy's around it) means another connection holds
-    SQLite's lock: try again shortly. Extended result codes (SQLITE_BUSY_SNAPSHOT...) count too."""
-    error = getattr(exc, "orig", None) or exc
-    code = getattr(error, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    return "locked" in str(error) or "busy" in str(error)
+    SQLite's lock: try again shortly. Extended result codes (SQLITE_BUSY_SNAPSHOT...) count too.
+
+    Only SQLite's own result code says so (every sqlite3 error carries one since Python 3.11): a
+    PostgreSQL error that happens to mention a lock is not retried."""
+    code = getattr(getattr(exc, "orig", None) or exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 async def retry_while_busy(attempt: Callable[[], Awaitable[T]], *, first_pause: float) -> T:

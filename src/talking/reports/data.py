@@ -58,6 +58,14 @@ class SurveyFrame:
         """Issue code -> position in the report."""
         return {code: i for i, code in enumerate(self.issue_codes)}
 
+    def issue_label_of(self) -> dict[str, str]:
+        """Issue code -> its label in this survey."""
+        return dict(zip(self.issue_codes, self.issue_labels, strict=True))
+
+    def district_name_of(self) -> dict[str, str]:
+        """District code -> its name."""
+        return dict(zip(self.district_codes, self.district_names, strict=True))
+
 
 def load_frame(conn: Connection, survey_id: int) -> SurveyFrame:
     """The survey's definition and reference data; raises SurveyNotFound."""

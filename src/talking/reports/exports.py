@@ -107,16 +107,12 @@ def issue_rows(report: Report, issue_labels: dict[str, str]) -> Iterator[list[ob
                 yield _issue_row(area, issue)
 
 
-def _labels(built: SurveyReport) -> dict[str, str]:
-    return dict(zip(built.frame.issue_codes, built.frame.issue_labels, strict=True))
-
-
 def to_csv(built: SurveyReport) -> str:
     """The issue table as CSV, one row per area, weighting and issue."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(ISSUE_COLUMNS)
-    for row in issue_rows(built.report, _labels(built)):
+    for row in issue_rows(built.report, built.frame.issue_label_of()):
         writer.writerow([safe_text(v) for v in row])
     return out.getvalue()
 
@@ -142,7 +138,7 @@ def to_xlsx(built: SurveyReport) -> bytes:
     report, frame = built.report, built.frame
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
-    _sheet(book, "Issues", ISSUE_COLUMNS, list(issue_rows(report, _labels(built))))
+    _sheet(book, "Issues", ISSUE_COLUMNS, list(issue_rows(report, built.frame.issue_label_of())))
     _sheet(book, "Priority scores", *heat_map(report, frame.issue_codes, frame.issue_labels))
     groups = report.clusters.groups if report.clusters else []
     _sheet(

@@ -117,14 +117,6 @@ class ThemesView:
     waves: WavesView | None
 
 
-def _names(built: SurveyReport) -> tuple[dict[str, str], dict[str, str]]:
-    """District code -> name, issue code -> label."""
-    f = built.frame
-    return dict(zip(f.district_codes, f.district_names, strict=True)), dict(
-        zip(f.issue_codes, f.issue_labels, strict=True)
-    )
-
-
 def cluster_explanation(clusters: Clusters) -> str:
     """Why the districts do, or do not, fall into groups: the silhouette against its two bars."""
     s, noise, bar = clusters.silhouette, clusters.noise_silhouette, clusters.threshold
@@ -155,7 +147,7 @@ def clusters_view(built: SurveyReport) -> ClustersView | None:
     clusters = built.report.clusters
     if clusters is None:
         return None
-    district_names, labels = _names(built)
+    district_names, labels = built.frame.district_name_of(), built.frame.issue_label_of()
     groups = [
         ClusterGroupView(
             g.name,
@@ -192,7 +184,7 @@ def opinion_view(built: SurveyReport) -> OpinionView | None:
     opinion = built.report.opinion_groups
     if opinion is None:
         return None
-    district_names, labels = _names(built)
+    district_names, labels = built.frame.district_name_of(), built.frame.issue_label_of()
     groups = []
     for n, g in enumerate(opinion.groups, start=1):
         ordered = sorted(g.profile.items(), key=lambda item: -item[1])
@@ -250,7 +242,7 @@ def groups_view(built: SurveyReport) -> GroupsView:
 
 def waves_view(built: SurveyReport, waves: Waves) -> WavesView:
     """Wave-on-wave changes, county first."""
-    district_names, labels = _names(built)
+    district_names, labels = built.frame.district_name_of(), built.frame.issue_label_of()
     tables, without = [], []
     for area in waves.areas:
         name = "County" if area.area == "county" else district_names.get(area.area, area.area)

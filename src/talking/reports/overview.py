@@ -87,9 +87,8 @@ def _band_width(values: list[float]) -> int:
     return max(1, math.ceil(max(values, default=0.0) / HEAT_BANDS))
 
 
-def heat_map_view(built: SurveyReport, headline: list[IssueResult]) -> HeatMap:
+def heat_map_view(report: Report, headline: list[IssueResult]) -> HeatMap:
     """The heat map's rows, issues in the headline table's order; suppressed districts carry no figure."""
-    report = built.report
     order = [i.code for i in headline]
     scores = {d.code: district_scores(d, order) for d in report.districts}
     step = _band_width([v for row in scores.values() for v in row if v is not None])
@@ -142,7 +141,7 @@ def overview_view(built: SurveyReport) -> Overview:
     heat = None
     if headline is not None:
         chart = score_chart("county-chart", "the county", headline.issues, None, headline.weighted)
-        heat = heat_map_view(built, headline.issues)  # issues best first, as the analysis gives them
+        heat = heat_map_view(built.report, headline.issues)  # issues best first, as the analysis gives them
     m = report.method
     return Overview(
         survey=survey_info(built),

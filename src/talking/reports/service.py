@@ -8,7 +8,6 @@ machine k-means threads waiting on each other cost far more than they gain.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 from collections import OrderedDict
 from collections.abc import Callable
@@ -87,23 +86,18 @@ def load_inputs(
     survey_id: int,
     *,
     progress: Progress = _quiet,
-    with_previous: bool = True,
     previous_wave: bool = True,
     all_rows: bool = False,
 ):
     """Read a wave (and, for its changes, the previous wave's statistics) from the database.
 
-    with_previous=False reads a wave as a previous wave is read (its tables only); previous_wave=False
-    leaves the previous wave out (the caller has its report already). all_rows reads every
-    respondent instead of a sample: the bootstrap resamples them all.
+    previous_wave=False leaves the previous wave out (the caller has its report already). all_rows
+    reads every respondent instead of a sample: the bootstrap resamples them all.
     """
     progress("survey definition")
     frame = load_frame(conn, survey_id)
     progress("running tallies")
     stats = load_stats(conn, frame)
-    if not with_previous:  # a previous wave only lends its tables, not its groups or themes
-        rows = load_rows(conn, frame) if all_rows else None
-        return ReportInputs(frame, stats, rows, [], np.zeros(0, dtype=np.int64))
     progress("sample of respondents")
     rows = load_rows(conn, frame) if all_rows else load_sample(conn, frame, ROW_SAMPLE)
     progress("sample of comments")
@@ -111,8 +105,23 @@ def load_inputs(
     previous = None
     if frame.previous_wave_id is not None and previous_wave:
         progress("previous wave")
-        previous = load_inputs(conn, frame.previous_wave_id, with_previous=False, all_rows=all_rows)
+        previous = _load_previous_wave(conn, frame.previous_wave_id, all_rows=all_rows)
     return ReportInputs(frame, stats, rows if len(rows) else None, comments, where, previous)
+
+
+def _load_previous_wave(conn: Connection, survey_id: int, *, all_rows: bool) -> ReportInputs:
+    """A previous wave only lends its tables to the changes, not its groups or themes."""
+    frame = load_frame(conn, survey_id)
+    rows = load_rows(conn, frame) if all_rows else None
+    return ReportInputs(frame, load_stats(conn, frame), rows, [], np.zeros(0, dtype=np.int64))
+
+
+def previous_report(inputs: ReportInputs, settings: ReportSettings, progress: Progress = _quiet) -> Report | None:
+    """The previous wave's report, analysed from what load_inputs read of it (None if it read none)."""
+    if inputs.previous is None:
+        return None
+    progress("analysis of the previous wave")
+    return analyse(inputs.previous, settings).report
 
 
 def analyse(
@@ -124,11 +133,11 @@ def analyse(
 ):
     """Run the analysis on what was read (CPU only, no database).
 
-    The previous wave's report is analysed from inputs.previous, or given (already analysed).
+    previous is the previous wave's report when the caller has it already; otherwise it is
+    analysed from inputs.previous.
     """
-    if inputs.previous is not None:
-        progress("analysis of the previous wave")
-        previous = analyse(inputs.previous, settings).report
+    if previous is None:
+        previous = previous_report(inputs, settings, progress)
     progress("analysis")
     f = inputs.frame
     with threadpool_limits(1):
@@ -215,11 +224,9 @@ class ReportCache:
             self._reports.popitem(last=False)
         return report
 
-    def _analyse(self, inputs: ReportInputs, previous: Report | None) -> tuple[Report | None, SurveyReport]:
-        """The previous wave's report (as given, or analysed from the inputs) and this wave's."""
-        if inputs.previous is not None:
-            previous = analyse(inputs.previous, self.settings).report
-            inputs = dataclasses.replace(inputs, previous=None)
+    def _analyse(self, inputs: ReportInputs, known: Report | None) -> tuple[Report | None, SurveyReport]:
+        """The previous wave's report (as known, or analysed from the inputs) and this wave's."""
+        previous = known if known is not None else previous_report(inputs, self.settings)
         return previous, analyse(inputs, self.settings, previous=previous)
 
 

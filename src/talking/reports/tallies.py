@@ -5,11 +5,11 @@ issue at which rank, and the sum of points(a) x points(b) over each pair of issu
 sufficient statistics of analysis.data.PickStats). A GROUP BY over millions of pick rows takes
 seconds; these tables make it a read of a few thousand rows.
 
-The writer calls `add_batch` with the answers it has just inserted, counted in Python (it holds
-them already); `rebuild` recounts from every stored row with the statements below (the
-migration that introduced the tallies, and `talking db retally`). Both commit, or not, with the
-caller's transaction, and the tests hold the two to the same counts. Rows go in key order so
-that concurrent writers on PostgreSQL take row locks in the same order and cannot deadlock.
+The writer counts the answers it has just inserted in Python (`batch_deltas`: it holds them
+already) and adds them (`add_deltas`); `rebuild` recounts from every stored row with the
+statements below (`talking db retally`). Both commit, or not, with the caller's transaction, and
+the tests hold the two to the same counts. On PostgreSQL rows go in key order (``ORDER BY`` in
+each statement) so that concurrent writers take row locks in the same order and cannot deadlock.
 
 The weighting cell is the age level the raking uses (Census 2021 gives 15-64 and 65 and over),
 not the age band and sex as answered: a batch then touches few, dense rows. Keyed by band and sex,
@@ -58,9 +58,9 @@ def _age_level_sql() -> str:
 
 _AGE = _age_level_sql()
 
-# {rows} chooses the rows to count; it is a template naming the table alias ({t}), applied to the
-# responses r and to the picks alike, so that PostgreSQL reaches each through its own index
-# (filtered on r alone, with stale statistics it chose to scan every pick).
+# {r}, {p} and {a} choose the rows to count, each on its own table (the responses r, the picks p
+# and a), so that PostgreSQL reaches each through its own index (filtered on r alone, with stale
+# statistics it chose to scan every pick).
 _RESPONDENTS = f"""
 INSERT INTO tally_respondents (survey_id, district_code, age_level, respondents, comments)
 SELECT r.survey_id, r.district_code, {_AGE}, count(*), sum(CASE WHEN r.comment <> '' THEN 1 ELSE 0 END)
@@ -115,7 +115,10 @@ class Counted(NamedTuple):
 
 
 def batch_deltas(batch: Iterable[Counted]) -> dict[str, list[tuple[Any, ...]]]:
-    """Each tally table's additions for these responses, one row per key, in key order.
+    """Each tally table's additions for these responses, one row per key.
+
+    Not sorted here: PostgreSQL's upsert takes its rows in key order itself (``ORDER BY``, so that
+    writers lock rows alike), and SQLite has one write lock for the whole file.
 
     The same counts as the statements below make from the stored rows (the tests hold the two
     together): respondents and comments per cell, picks per issue and rank, and the point
@@ -142,25 +145,23 @@ def batch_deltas(batch: Iterable[Counted]) -> dict[str, list[tuple[Any, ...]]]:
             key = (survey_id, district, level, code_a, code_b)
             pairs[key] = pairs.get(key, 0) + points_a * points_b
     return {
-        "tally_respondents": [(*key, count, comments[key]) for key, count in sorted(respondents.items())],
-        "tally_positions": [(*key, count) for key, count in sorted(positions.items())],
-        "tally_pairs": [(*key, product) for key, product in sorted(pairs.items())],
+        "tally_respondents": [(*key, count, comments[key]) for key, count in respondents.items()],
+        "tally_positions": [(*key, count) for key, count in positions.items()],
+        "tally_pairs": [(*key, product) for key, product in pairs.items()],
     }
 
 
-def add_batch(conn: Connection, batch: Sequence[Counted]) -> None:
-    """Add the responses the writer has just inserted to the tallies, in the caller's transaction.
+def add_deltas(conn: Connection, deltas: dict[str, list[tuple[Any, ...]]]) -> None:
+    """Add a batch's ``batch_deltas`` to the tallies, in the caller's transaction (the writer's).
 
-    Counted here rather than by the statements below: the writer already holds every answer, and
+    Counted by the writer rather than by the statements below: it already holds every answer, and
     one upsert per table of ready-made rows costs the database about half what aggregating the
     just-inserted rows again did (PostgreSQL, batches of 64: about 10 ms down to 5; see
     benchmarks/ingest.py).
     """
-    if not batch:
-        return
     postgres = conn.dialect.name == "postgresql"
-    for table, rows in batch_deltas(batch).items():
-        if not rows:  # one pick each: no pairs
+    for table, rows in deltas.items():
+        if not rows:  # an empty batch, or one pick each: no pairs
             continue
         if postgres:
             conn.exec_driver_sql(_POSTGRES_ADD[table], tuple(map(list, zip(*rows, strict=True))))
@@ -207,8 +208,7 @@ def rebuild(conn: Connection, survey_id: int | None = None, progress: Callable[[
         else:
             conn.execute(text(f"DELETE FROM {table} WHERE survey_id = :survey_id"), params)  # noqa: S608
     # picks carry their survey's id too, so both tables are chosen by it
-    rows = "1 = 1" if survey_id is None else "{t}.survey_id = :survey_id"
-    on = {alias: rows.format(t=alias) for alias in ("r", "p", "a")}
+    on = {alias: "1 = 1" if survey_id is None else f"{alias}.survey_id = :survey_id" for alias in ("r", "p", "a")}
     for table, statement in STATEMENTS.items():
         if progress:
             progress(table)

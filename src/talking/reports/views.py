@@ -153,7 +153,7 @@ def score_chart(
     chart_id: str, area: str, issues: list[IssueResult], county: dict[str, float] | None, weighted: bool
 ) -> Markup:
     """Priority scores with their intervals, issues in rank order, the county's score as a tick."""
-    ordered = issues  # the analysis gives them best first
+    # issues come best first, as the analysis gives them
     rows = [
         charts.Interval(
             label=f"{i.rank}. {i.label}",
@@ -162,12 +162,12 @@ def score_chart(
             high=i.score_ci[1],
             reference=None if county is None else county.get(i.code),
         )
-        for i in ordered
+        for i in issues
     ]
     how = "weighted" if weighted else "unweighted"
-    leaders = "; ".join(f"{i.label} {i.score:.1f} ({i.score_ci[0]:.1f} to {i.score_ci[1]:.1f})" for i in ordered[:3])
+    leaders = "; ".join(f"{i.label} {i.score:.1f} ({i.score_ci[0]:.1f} to {i.score_ci[1]:.1f})" for i in issues[:3])
     description = (
-        f"Dot-and-whisker chart of {len(ordered)} issues' {how} priority scores in {area}, highest first, "
+        f"Dot-and-whisker chart of {len(issues)} issues' {how} priority scores in {area}, highest first, "
         f"each with its 95% interval{', and the county score as a tick' if county else ''}. "
         f"Top three: {leaders}. The table below gives every figure."
     )

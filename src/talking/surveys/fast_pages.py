@@ -45,7 +45,7 @@ from litestar.utils.path import normalize_path
 from litestar.utils.scope.state import ScopeState
 
 from talking.asgi import send_with_hooks
-from talking.auth.middleware import STAFF_SESSION_KEY
+from talking.auth.middleware import staff_sign_in_of
 from talking.params import MAX_ROW_ID
 from talking.problems import handle_exception
 from talking.security import new_csp_nonce
@@ -103,8 +103,7 @@ class FastPages:
             # fails (the session store out of reach, say): the error page, if nothing was sent yet.
             if started:
                 raise
-            failure = self._exception_response(handler, request, exc)
-            await failure(ours, receive, send_with_hooks(self.app, ours, send))
+            await self._send_exception(handler, request, exc, send)
 
     async def _serve(
         self,
@@ -118,7 +117,7 @@ class FastPages:
         """Load the session, check CSRF, call the handler and send its page (or Litestar's, for staff)."""
         ours = request.scope
         session = await self.sessions.load_from_connection(request)
-        if isinstance(session.get(STAFF_SESSION_KEY), dict):
+        if staff_sign_in_of(session) is not None:
             return await self.app(scope, receive, send)
         ours.update(session=session, user=None, auth=None)
         scope[ANSWERED_HERE] = True  # type: ignore[literal-required]
@@ -128,8 +127,7 @@ class FastPages:
             csrf_cookie = await self._check_csrf(request)
         except PermissionDeniedException as exc:
             # Litestar refuses in its CSRF middleware, outside the session's: the session is not stored.
-            refusal = self._exception_response(handler, request, exc)
-            return await refusal(ours, receive, send_with_hooks(self.app, ours, send))
+            return await self._send_exception(handler, request, exc, send)
         try:
             answer = await handler.fn(request=request, **path_params)
             page = await handler.to_response(app=self.app, data=answer, request=request)
@@ -155,8 +153,8 @@ class FastPages:
             return None
         if id(handler) not in self._pages:
             return None
-        survey_id = path_params.get("survey_id")
-        if survey_id is not None and not 1 <= survey_id <= MAX_ROW_ID:  # Litestar explains the id
+        # An id out of a RowId's range: Litestar explains which (talking.params).
+        if any(type(value) is int and not 1 <= value <= MAX_ROW_ID for value in path_params.values()):
             return None
         return handler, path_params  # type: ignore[return-value]
 
@@ -185,6 +183,13 @@ class FastPages:
         exception_handler = get_exception_handler(handler.resolve_exception_handlers(), exc) or handle_exception
         response = exception_handler(request, exc)
         return response.to_asgi_response(app=None, request=request, type_encoders=handler.resolve_type_encoders())
+
+    async def _send_exception(
+        self, handler: HTTPRouteHandler, request: Request[Any, Any, Any], exc: Exception, send: Send
+    ) -> None:
+        """Send what Litestar's exception middleware would, through the app's before_send hooks."""
+        response = self._exception_response(handler, request, exc)
+        await response(request.scope, request.receive, send_with_hooks(self.app, request.scope, send))
 
     def _sender(self, request: Request[Any, Any, Any], send: Send, csrf_cookie: str | None) -> Send:
         """Send, adding to the response start what Litestar's layers add, in their order: CSRF cookie, session."""

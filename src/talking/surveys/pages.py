@@ -48,9 +48,6 @@ from talking.surveys.validation import (
 from talking.templating import RememberedPage
 
 SURVEY = "/surveys/{survey_id:int}"
-# The page that shows everything the resident has answered is never remembered (see _page).
-REMEMBER_NEVER = frozenset({"check"})
-
 
 # --- what each page's template shows (shared with the staff preview) ---------------------------------
 
@@ -157,8 +154,9 @@ class ResidentPages(Controller):
         picked): its HTML is remembered (see templating.RememberedPage). Answers already given and
         the check page, which shows them all, are rendered afresh.
         """
-        change = is_change(request) and page != "check"
-        first_visit = not errors and page not in REMEMBER_NEVER and not progress.answered(page)
+        is_check = page == "check"  # shows everything answered: never remembered, never a change
+        change = is_change(request) and not is_check
+        first_visit = not errors and not is_check and not progress.answered(page)
         return (RememberedPage if first_visit else Template)(
             template_of(page),
             context={
@@ -255,7 +253,8 @@ class ResidentPages(Controller):
         ordered, problems = order_from_positions(progress.picks, positions, survey.label_of)
         if problems:
             errors = {f"position-{code}": message for code, message in problems.items()}
-            return self._page(request, "order", survey, progress, errors, picks=progress.picks, positions=positions)
+            context = {**page_context(survey, progress, "order"), "positions": positions}
+            return self._page(request, "order", survey, progress, errors, **context)
         progress.picks, progress.ordered = ordered, True
         return self._onward(request, survey, "order", progress)
 

@@ -222,16 +222,18 @@ def _write_batch(conn: Connection, batch: list[PendingResponse]) -> _Written:
             to_insert.append((index, pending, next(references)))
     if to_insert:
         ids = _insert(conn, to_insert, now)
-        tallies.add_batch(
-            conn,
-            [
-                tallies.Counted(p.survey_id, p.district, p.age_band, p.picks, p.comment, max_picks[p.survey_id])
-                for _index, p, _reference in to_insert
-            ],
-        )
+        tallies.add_deltas(conn, tallies.batch_deltas(counted(to_insert, max_picks)))
         for (index, _pending, reference), response_id in zip(to_insert, ids, strict=True):
             outcomes[index] = Receipt(id=response_id, reference=reference)
     return outcomes, claimed
+
+
+def counted(to_insert: list[tuple[int, PendingResponse, str]], max_picks: dict[int, int]) -> list[tallies.Counted]:
+    """What the tallies need of the responses being inserted (``max_picks`` by survey id)."""
+    return [
+        tallies.Counted(p.survey_id, p.district, p.age_band, p.picks, p.comment, max_picks[p.survey_id])
+        for _index, p, _reference in to_insert
+    ]
 
 
 def _replay(earlier: tuple[int, str, bytes | None], pending: PendingResponse) -> Receipt | BaseException:
