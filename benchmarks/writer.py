@@ -1,11 +1,11 @@
 """How much CPU does the response writer spend on each response, and on what?
 
 On SQLite the writer's thread is what limits benchmarks/ingest.py: under load it is busy all the
-time (its CPU plus waiting for fsync), while the event loop's thread is not. This script calls
-the writer's own transaction (``ResponseWriter._write_in_thread``) on batches of responses, as the
-server would, on a fresh SQLite file with synchronous=FULL, and measures the thread's CPU time.
-CPU time counts work, not waiting, so it varies far less from run to run than the throughput of
-a loaded server does on a shared machine; use it to compare two versions of the writer.
+time (its CPU plus waiting for fsync and the GIL), while the event loop's thread is not. This
+script calls what that thread calls for each batch (``writer.store_batch``), as the server would,
+on a fresh SQLite file with synchronous=FULL, and measures the thread's CPU time. CPU time counts
+work, not waiting, so it varies far less from run to run than the throughput of a loaded server
+does on a shared machine; use it to compare two versions of the writer.
 
 It prints the CPU and wall time per response, and the same batches once more split into the
 transaction's steps (the steps are the writer's own functions, called in the writer's order).
@@ -67,12 +67,12 @@ def main() -> int:
 
         response_writer = writer.ResponseWriter(create_engine(database.url))
         for _ in range(50):  # warm up: caches, statements, the file's first pages
-            response_writer._write_in_thread(batch())
+            writer.store_batch(response_writer.engine.begin, batch())
 
         batches = [batch() for _ in range(args.batches)]
         cpu, wall = time.thread_time(), time.perf_counter()
         for done, responses in enumerate(batches, start=1):
-            response_writer._write_in_thread(responses)
+            writer.store_batch(response_writer.engine.begin, responses)
             if done % 100 == 0:
                 print(f"  {done:,} / {args.batches:,} batches", file=sys.stderr, flush=True)
         cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall

@@ -52,10 +52,12 @@ def test_demo_preferences_differ_by_district(fresh_sqlite: str, tmp_path: Path) 
         top = dict(
             conn.execute(
                 text(
-                    """SELECT d.name, p.issue_code FROM response_picks p JOIN districts d ON d.code = p.district_code
+                    """SELECT d.name, p.issue_code FROM response_picks p
+                       JOIN responses r ON r.id = p.response_id JOIN districts d ON d.code = r.district_code
                        WHERE p.rank = 1 GROUP BY d.name, p.issue_code
                        HAVING count(*) = (SELECT max(c) FROM (SELECT count(*) AS c FROM response_picks q
-                           WHERE q.rank = 1 AND q.district_code = p.district_code GROUP BY q.issue_code))"""
+                           JOIN responses s ON s.id = q.response_id
+                           WHERE q.rank = 1 AND s.district_code = d.code GROUP BY q.issue_code))"""
                 )
             ).all()
         )
@@ -72,7 +74,10 @@ def test_same_seed_same_answers(tmp_path: Path) -> None:
         with engine.connect() as conn:
             dumps.append(
                 conn.execute(
-                    text("SELECT response_id, rank, issue_code, district_code FROM response_picks ORDER BY 1, 2")
+                    text(
+                        "SELECT p.response_id, p.rank, p.issue_code, r.district_code FROM response_picks p"
+                        " JOIN responses r ON r.id = p.response_id ORDER BY 1, 2"
+                    )
                 ).all()
             )
     assert dumps[0] == dumps[1]

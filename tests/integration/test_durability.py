@@ -1,9 +1,11 @@
-"""A 201 means committed: acknowledged responses survive the server being killed with SIGKILL."""
+"""A 201 means committed: acknowledged responses survive the server being killed with SIGKILL, and
+a worker waits its turn for SQLite's write lock instead of refusing answers."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
+import sqlite3
 from pathlib import Path
 
 import httpx
@@ -13,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.db.models import responses
 
-from ..conftest import live_server, publish_survey
+from ..conftest import count_stored, live_server, publish_survey
 
 
 @pytest.fixture
@@ -53,3 +55,30 @@ async def test_acknowledged_responses_survive_kill_9(database_url: str, engine: 
         stored = set((await conn.execute(select(responses.c.id).where(responses.c.survey_id == survey_id))).scalars())
         assert (await conn.execute(select(func.count()).select_from(responses))).scalar_one() == len(stored)
     assert set(acknowledged) <= stored, f"lost {len(set(acknowledged) - stored)} acknowledged responses"
+
+
+async def test_a_response_waits_for_another_workers_write_lock(
+    database_url: str, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """While another process holds SQLite's write lock, the writer waits its turn (it neither
+    refuses the response nor holds up the server's event loop), then stores it."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's file lock")
+    survey_id = await publish_survey(engine)
+    with live_server(database_url, tmp_path) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+            other_worker = sqlite3.connect(engine.url.database or "", isolation_level=None)
+            other_worker.execute("BEGIN IMMEDIATE")  # holds the write lock
+            try:
+                body = {"district": "E07000117", "picks": ["fraud", "burglary"]}
+                posting = asyncio.create_task(http.post(f"/api/v1/surveys/{survey_id}/responses", json=body))
+                await asyncio.sleep(0.5)
+                assert not posting.done()  # waiting for the lock, not refused
+                assert (await http.get("/healthz")).status_code == 200  # the server serves on meanwhile
+                assert await count_stored(engine) == (0, 0)
+            finally:
+                other_worker.execute("COMMIT")
+                other_worker.close()
+            response = await asyncio.wait_for(posting, 5)
+    assert response.status_code == 201, response.text
+    assert await count_stored(engine) == (1, 2)

@@ -96,3 +96,31 @@ def test_0003_fills_ranked_picks_and_tallies_from_answers_already_stored(tmp_pat
     np.testing.assert_array_equal(kept.by_district().point_cross, expected.by_district().point_cross)
     np.testing.assert_array_equal(kept.by_district().counts, expected.by_district().counts)
     assert int(kept.n.sum()) == len(answers)
+
+
+def test_0004_downgrade_gives_picks_their_district_back(tmp_path) -> None:
+    """0004 drops the picks' copy of the district; going back to 0003 fills it from the responses."""
+    import sqlite3
+
+    path = tmp_path / "new.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    migrate.upgrade(url)
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO surveys (id, title, introduction, max_picks, status, created_at, updated_at, ask_about_you,"
+            " wave) VALUES (1, 'New', '', 2, 'open', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1, 1)"
+        )
+        db.execute("INSERT INTO survey_issues VALUES (1, 'fraud', 0, 'Fraud'), (1, 'burglary', 1, 'Burglary')")
+        for number, district in enumerate(["E07000123", "E07000117"], start=1):
+            db.execute(
+                "INSERT INTO responses (id, survey_id, reference, district_code, channel, submitted_at)"
+                " VALUES (?, 1, ?, ?, 'web', '2026-01-02 00:00:00')",
+                (number, f"LT-NEW-{number}", district),
+            )
+            db.execute("INSERT INTO response_picks VALUES (?, 1, 1, 'fraud'), (?, 2, 1, 'burglary')", (number, number))
+    migrate.downgrade(url, "0003")
+    with sqlite3.connect(path) as db:
+        picks = db.execute("SELECT response_id, rank, district_code FROM response_picks ORDER BY 1, 2").fetchall()
+        indexes = {row[1] for row in db.execute("PRAGMA index_list(responses)")}
+    assert picks == [(1, 1, "E07000123"), (1, 2, "E07000123"), (2, 1, "E07000117"), (2, 2, "E07000117")]
+    assert "ix_responses_survey_district" in indexes and "ix_responses_survey" not in indexes

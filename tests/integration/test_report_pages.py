@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from talking.db.models import audit_events, response_picks, survey_issues
+from talking.db.models import audit_events, response_picks, responses, survey_issues
 from talking.demo import synthetic_responses
 from talking.questionnaires.schemas import SurveyCreate
 from talking.questionnaires.services import create_survey, publish
@@ -97,7 +97,8 @@ async def first_choices(engine: AsyncEngine, survey_id: int, district: str) -> d
     async with engine.connect() as conn:
         rows = await conn.execute(
             select(response_picks.c.issue_code, func.count())
-            .where(response_picks.c.survey_id == survey_id, response_picks.c.district_code == district)
+            .join(responses, responses.c.id == response_picks.c.response_id)
+            .where(response_picks.c.survey_id == survey_id, responses.c.district_code == district)
             .where(response_picks.c.rank == 1)
             .group_by(response_picks.c.issue_code)
         )

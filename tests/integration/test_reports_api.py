@@ -74,7 +74,8 @@ async def test_json_report_shares_are_exact_fractions_of_stored_counts(
             (
                 await conn.execute(
                     select(response_picks.c.issue_code, func.count())
-                    .where(response_picks.c.survey_id == survey, response_picks.c.district_code == PRESTON)
+                    .join(responses, responses.c.id == response_picks.c.response_id)
+                    .where(response_picks.c.survey_id == survey, responses.c.district_code == PRESTON)
                     .where(response_picks.c.rank == 1)
                     .group_by(response_picks.c.issue_code)
                 )

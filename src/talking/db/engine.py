@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -96,13 +96,33 @@ async def retry_while_busy(attempt: Callable[[], Awaitable[T]], *, first_pause: 
     Our connections never wait inside SQLite (its busy handler sleeps up to 100 ms at a time and
     blocks its thread): they fail at once, and the event loop waits here instead.
     """
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
-    pause = first_pause
-    while True:
+    for pause in _busy_pauses(first_pause):
         try:
             return await attempt()
         except (sqlite3.OperationalError, OperationalError) as exc:
-            if not is_sqlite_busy(exc) or time.monotonic() > deadline:
+            if not is_sqlite_busy(exc):
                 raise
         await asyncio.sleep(pause)
+    return await attempt()  # the last try: its error is the caller's
+
+
+def retry_while_busy_sync(attempt: Callable[[], T], *, first_pause: float) -> T:
+    """``retry_while_busy`` for a thread of its own (SQLite's response writer): it sleeps between tries."""
+    for pause in _busy_pauses(first_pause):
+        try:
+            return attempt()
+        except (sqlite3.OperationalError, OperationalError) as exc:
+            if not is_sqlite_busy(exc):
+                raise
+        time.sleep(pause)
+    return attempt()
+
+
+def _busy_pauses(first: float) -> Iterator[float]:
+    """The pauses between tries while SQLite is busy: doubling from ``first`` to at most 4 ms,
+    until SQLITE_BUSY_TIMEOUT_MS has passed."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    pause = first
+    while time.monotonic() < deadline:
+        yield pause
         pause = min(pause * 2, 0.004)

@@ -160,7 +160,9 @@ class Response(Base):
     __table_args__ = (
         UniqueConstraint("reference"),
         UniqueConstraint("survey_id", "idempotency_key", name="uq_responses_idempotency"),
-        Index("ix_responses_survey_district", "survey_id", "district_code"),
+        # Appended to at its end by every response (see migration 0004); counts by district come
+        # from the running tallies.
+        Index("ix_responses_survey", "survey_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -185,9 +187,8 @@ class ResponsePick(Base):
     """One picked issue at its rank (1 = most important).
 
     survey_id is copied from the response so the composite foreign key can prove the issue belongs
-    to the survey (district_code too, from when counts came from an index here; migration 0003
-    dropped that index: the running tallies answer those counts, and each pick written updates
-    one index fewer).
+    to the survey. Counts by district, issue and rank come from the running tallies, not from here
+    (migrations 0003 and 0004 dropped the index and the district column that served them).
     """
 
     __tablename__ = "response_picks"
@@ -204,7 +205,6 @@ class ResponsePick(Base):
     response_id: Mapped[int] = mapped_column(BigId, ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True)
     rank: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     survey_id: Mapped[int] = mapped_column(Integer)
-    district_code: Mapped[str] = mapped_column(String(9))
     issue_code: Mapped[str] = mapped_column(String(64))
 
 

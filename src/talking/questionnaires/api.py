@@ -21,13 +21,6 @@ STAFF = requires("staff")
 ANALYST = requires("analyst")
 
 
-def _summary(summaries: list[SurveySummary], survey_id: int) -> SurveySummary:
-    found = next((s for s in summaries if s.id == survey_id), None)
-    if found is None:
-        raise SurveyNotFound(survey_id)
-    return found
-
-
 class QuestionnaireController(Controller):
     """Staff actions on surveys. Bearer tokens act with their user's role."""
 
@@ -59,7 +52,7 @@ class QuestionnaireController(Controller):
     ) -> SurveySummary:
         """Edit a draft (409 once published: its questions are locked)."""
         await services.update_draft(db_session, survey_id, data, actor=current_principal(request), ip=_ip(request))
-        return _summary(await services.list_surveys(db_session), survey_id)
+        return await services.survey_summary(db_session, survey_id)
 
     @post("/{survey_id:int}/publish", summary="Publish a draft", status_code=HTTP_200_OK, guards=[STAFF])
     async def publish(
@@ -68,7 +61,7 @@ class QuestionnaireController(Controller):
         """Open it now, or at its opening time."""
         await services.publish(db_session, survey_id, actor=current_principal(request), ip=_ip(request))
         _forget(request, survey_id)
-        return _summary(await services.list_surveys(db_session), survey_id)
+        return await services.survey_summary(db_session, survey_id)
 
     @post("/{survey_id:int}/close", summary="Close a published survey", status_code=HTTP_200_OK, guards=[STAFF])
     async def close(
@@ -77,7 +70,7 @@ class QuestionnaireController(Controller):
         """Stop accepting responses now."""
         await services.close(db_session, survey_id, actor=current_principal(request), ip=_ip(request))
         _forget(request, survey_id)
-        return _summary(await services.list_surveys(db_session), survey_id)
+        return await services.survey_summary(db_session, survey_id)
 
     @post(
         "/{survey_id:int}/waves",

@@ -6,12 +6,12 @@ import re
 from datetime import UTC, datetime
 
 import msgspec
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from talking import audit
 from talking.auth.principal import Principal
-from talking.db.models import responses, survey_districts, survey_issues, survey_questions, surveys
+from talking.db.models import survey_districts, survey_issues, survey_questions, surveys, tally_respondents
 from talking.questionnaires.schemas import (
     AGREEMENT_SCALE,
     CustomIssue,
@@ -327,10 +327,29 @@ async def new_wave(db: Db, survey_id: int, *, actor: Principal, ip: str | None =
 
 async def list_surveys(db: Db) -> list[SurveySummary]:
     """Every survey, newest first, with its response count."""
-    counts = select(responses.c.survey_id, func.count().label("n")).group_by(responses.c.survey_id).subquery()
+    return await _summaries(db)
+
+
+async def survey_summary(db: Db, survey_id: int) -> SurveySummary:
+    """One survey's summary (SurveyNotFound if there is no such survey)."""
+    found = await _summaries(db, surveys.c.id == survey_id)
+    if not found:
+        raise SurveyNotFound(survey_id)
+    return found[0]
+
+
+async def _summaries(db: Db, *where: ColumnElement[bool]) -> list[SurveySummary]:
+    # Counted from the running tallies, kept in the same transactions as the responses: a read of
+    # a few rows per district instead of a scan of every response (talking.reports.tallies).
+    counts = (
+        select(tally_respondents.c.survey_id, func.sum(tally_respondents.c.respondents).label("n"))
+        .group_by(tally_respondents.c.survey_id)
+        .subquery()
+    )
     rows = await db.execute(
         select(surveys, func.coalesce(counts.c.n, 0).label("n"))
         .outerjoin(counts, counts.c.survey_id == surveys.c.id)
+        .where(*where)
         .order_by(surveys.c.id.desc())
     )
     now = datetime.now(UTC)
@@ -345,7 +364,7 @@ async def list_surveys(db: Db) -> list[SurveySummary]:
             opens_at=r.opens_at,
             closes_at=r.closes_at,
             created_at=r.created_at,
-            responses=r.n,
+            responses=int(r.n),
         )
         for r in rows
     ]
@@ -358,15 +377,14 @@ async def district_counts(db: Db, survey_id: int) -> list[DistrictCount]:
         .scalars()
         .all()
     )
-    counted = dict(
-        (
-            await db.execute(
-                select(responses.c.district_code, func.count())
-                .where(responses.c.survey_id == survey_id)
-                .group_by(responses.c.district_code)
-            )
-        ).all()
-    )
+    counted = {
+        code: int(n)
+        for code, n in await db.execute(
+            select(tally_respondents.c.district_code, func.sum(tally_respondents.c.respondents))
+            .where(tally_respondents.c.survey_id == survey_id)
+            .group_by(tally_respondents.c.district_code)
+        )
+    }
     names = districts_by_code()
     codes = set(covered) | set(counted)
     return sorted(

@@ -1,9 +1,10 @@
 """Every stored response of a survey as CSV, streamed: constant memory at any size.
 
 One row per response, by district and then in the order they arrived: reference, time, channel,
-district, picks in rank order, age band, sex, comment and each extra question. That order follows
-the (survey, district) index, so the database streams rows without sorting; picks come from the
-response's own `ranked_picks`, and extra answers by primary-key look-ups.
+district, picks in rank order, age band, sex, comment and each extra question. The database
+sorts the survey's rows (spilling to disk if it must; since migration 0004 no index keeps them in
+district order, as one cost every response written); this process holds one chunk at a time.
+Picks come from the response's own `ranked_picks`, and extra answers by primary-key look-ups.
 """
 
 from __future__ import annotations

@@ -16,17 +16,20 @@ import contextlib
 import functools
 import hashlib
 import logging
+import queue
 import secrets
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 from sqlalchemy import Connection, Engine, bindparam, insert, select, tuple_
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from talking.db.engine import retry_while_busy, writer_engine
+from talking.db.engine import retry_while_busy_sync, writer_engine
 from talking.db.models import response_answers, responses, surveys
 from talking.reports import tallies
 from talking.surveys.errors import IdempotencyConflict, SurveyNotOpen
@@ -34,7 +37,7 @@ from talking.surveys.schemas import Receipt, ResponseCreate
 
 log = logging.getLogger(__name__)
 
-# How many times the writer steps aside for ready requests before taking a batch (see _run).
+# How many times PostgreSQL's writer task steps aside for ready requests before taking a batch (see _run).
 _GATHER_ROUNDS = 4
 
 # Crockford's base32 without I, L, O, U: easy to read aloud and type from a confirmation page.
@@ -76,56 +79,108 @@ class PendingResponse:
 
 
 class ResponseWriter:
-    """Owns the submission path's writes for one worker process."""
+    """Owns the submission path's writes for one worker process.
+
+    SQLite: a thread of its own takes everything queued, writes it in one transaction, and takes
+    the next batch the moment COMMIT returns; meanwhile the next batch gathers by itself. Handing
+    each batch to an executor from the event loop left that thread idle a fifth of the time under
+    load (waiting for the loop to gather, submit and collect), and the thread is what limits
+    SQLite. PostgreSQL: a task on the event loop does the same through the async driver.
+    """
 
     def __init__(self, engine: AsyncEngine, max_batch: int = 256) -> None:
         self.engine = writer_engine(engine)
-        # SQLite: the thread that runs every transaction of this writer, one at a time.
-        self._thread = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="response-writer")
-            if isinstance(self.engine, Engine)
-            else None
-        )
         self.max_batch = max_batch
+        # SQLite: its writer thread's inbox (None asks it to stop once it has written what came first).
+        self._inbox: queue.SimpleQueue[PendingResponse | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        # PostgreSQL: its writer task's queue.
         self._queue: asyncio.Queue[PendingResponse] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def _on_sqlite(self) -> bool:
+        return isinstance(self.engine, Engine)  # see writer_engine: SQLite's is synchronous
+
     async def start(self) -> None:
-        """Start the writer task on the running event loop."""
-        if self._task is None:
+        """Start the writer (SQLite: its thread; PostgreSQL: its task on the running event loop)."""
+        if self._thread is not None or self._task is not None:
+            return
+        if self._on_sqlite:
+            loop = asyncio.get_running_loop()
+            # A daemon: if the process ends without stop(), an unfinished transaction simply never
+            # commits, and nobody was told otherwise (a 201 is only sent after COMMIT).
+            self._thread = threading.Thread(target=self._serve, args=(loop,), name="response-writer", daemon=True)
+            self._thread.start()
+        else:
             self._task = asyncio.create_task(self._run(), name="response-writer")
 
     async def stop(self) -> None:
         """Finish what is queued, then stop."""
+        if self._thread is not None:
+            self._inbox.put(None)
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
         if self._task is not None:
             await self._queue.join()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self._thread is not None:  # SQLite: its own engine and thread (see writer_engine)
-            self._thread.shutdown(wait=True)
+        if self._on_sqlite:  # its own engine (see writer_engine)
             self.engine.dispose()
-
-    def _write_in_thread(self, batch: list[PendingResponse]) -> _Written:
-        """One batch's whole transaction on the SQLite writer's own thread."""
-        assert isinstance(self.engine, Engine)  # only SQLite's writer has a thread (see __init__)
-        with self.engine.begin() as conn:
-            return _write_batch(conn, batch)
 
     async def submit(self, pending: PendingResponse) -> Receipt:
         """Queue one response and wait until it is committed (or refused)."""
-        if self._task is None:
-            raise RuntimeError("ResponseWriter.start() was not called")
         pending.future = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(pending)
+        if self._thread is not None:
+            self._inbox.put(pending)
+        elif self._task is not None:
+            self._queue.put_nowait(pending)
+        else:
+            raise RuntimeError("ResponseWriter.start() was not called")
         return await pending.future
 
     async def store_now(self, batch: list[PendingResponse]) -> list[Receipt | BaseException]:
         """Store a batch directly, in one transaction (the demo loader's bulk path)."""
-        return await self._store(batch)
+        if self._on_sqlite:  # the engine's one connection keeps this and the thread's batches apart
+            return await asyncio.to_thread(self._store_on_sqlite, batch)
+        return await self._store_on_postgres(batch)
+
+    def _serve(self, loop: asyncio.AbstractEventLoop) -> None:
+        """SQLite's writer thread: write batches until asked to stop, answering on the event loop."""
+        while (batch := self._next_batch()) is not None:
+            outcomes = self._store_on_sqlite(batch)
+            with contextlib.suppress(RuntimeError):  # the event loop has closed: nobody is waiting
+                loop.call_soon_threadsafe(_settle, batch, outcomes)
+
+    def _next_batch(self) -> list[PendingResponse] | None:
+        """Wait for a response, then take whatever else is queued (None: stop)."""
+        first = self._inbox.get()
+        if first is None:
+            return None
+        batch = [first]
+        while len(batch) < self.max_batch:
+            try:
+                pending = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            if pending is None:  # write this batch, then stop
+                self._inbox.put(None)
+                break
+            batch.append(pending)
+        return batch
+
+    def _store_on_sqlite(self, batch: list[PendingResponse]) -> list[Receipt | BaseException]:
+        assert isinstance(self.engine, Engine)
+        try:
+            return store_batch(self.engine.begin, batch)
+        except Exception as exc:  # the database is unusable: every waiting request must hear of it
+            log.exception("could not store a batch of %d responses", len(batch))
+            return [exc] * len(batch)
 
     async def _run(self) -> None:
+        """PostgreSQL's writer task."""
         while True:
             batch = [await self._queue.get()]
             # Let requests already received finish validating first, so they join this batch: fewer,
@@ -138,55 +193,80 @@ class ResponseWriter:
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                outcomes = await self._store(batch)
+                outcomes = await self._store_on_postgres(batch)
             except Exception as exc:  # the database is down: every waiting request must hear of it
                 log.exception("could not store a batch of %d responses", len(batch))
                 outcomes = [exc] * len(batch)
-            for pending, outcome in zip(batch, outcomes, strict=True):
-                assert pending.future is not None
-                if not pending.future.done():  # the client may have gone away
-                    if isinstance(outcome, BaseException):
-                        pending.future.set_exception(outcome)
-                    else:
-                        pending.future.set_result(outcome)
+            _settle(batch, outcomes)
+            for _ in batch:
                 self._queue.task_done()
 
-    async def _store(self, batch: list[PendingResponse]) -> list[Receipt | BaseException]:
-        """Store a batch; if it fails as a whole, store each response alone so one cannot sink the rest."""
+    async def _store_on_postgres(self, batch: list[PendingResponse]) -> list[Receipt | BaseException]:
+        assert isinstance(self.engine, AsyncEngine)
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(lambda sync: store_batch(functools.partial(_transaction_on, sync), batch))
+
+
+@contextlib.contextmanager
+def _transaction_on(conn: Connection) -> Iterator[Connection]:
+    """A transaction on an open connection, entered as ``with ... as conn`` like ``Engine.begin``."""
+    with conn.begin():
+        yield conn
+
+
+def _settle(batch: list[PendingResponse], outcomes: list[Receipt | BaseException]) -> None:
+    """Answer each waiting request (on the event loop) with what became of its response."""
+    for pending, outcome in zip(batch, outcomes, strict=True):
+        assert pending.future is not None
+        if pending.future.done():  # the client went away
+            continue
+        if isinstance(outcome, BaseException):
+            pending.future.set_exception(outcome)
+        else:
+            pending.future.set_result(outcome)
+
+
+def store_batch(begin: Callable[[], Any], batch: list[PendingResponse]) -> list[Receipt | BaseException]:
+    """Store a batch in one transaction; if it fails as a whole, each response alone, so that one
+    cannot sink the rest.
+
+    ``begin()`` opens a transaction, entered as ``with begin() as conn`` (``Engine.begin``, or
+    ``_transaction_on`` a connection). Synchronous so that one function serves both engines: SQLite's writer thread
+    calls it directly, PostgreSQL's task through ``AsyncConnection.run_sync``.
+    """
+    try:
+        return _store_in_one_transaction(begin, batch)
+    except (IntegrityError, DBAPIError) as exc:
+        if len(batch) == 1:
+            # A concurrent retry with the same Idempotency-Key may have won: look again once.
+            if isinstance(exc, IntegrityError):
+                return _store_in_one_transaction(begin, batch)
+            raise
+        log.warning("batch of %d failed (%s); storing one by one", len(batch), exc.__class__.__name__)
+    outcomes: list[Receipt | BaseException] = []
+    for pending in batch:
         try:
-            return await self._store_in_one_transaction(batch)
+            outcomes.extend(_store_in_one_transaction(begin, [pending]))
         except (IntegrityError, DBAPIError) as exc:
-            if len(batch) == 1:
-                # A concurrent retry with the same Idempotency-Key may have won: look again once.
-                if isinstance(exc, IntegrityError):
-                    return await self._store_in_one_transaction(batch)
-                raise
-            log.warning("batch of %d failed (%s); storing one by one", len(batch), exc.__class__.__name__)
-        outcomes: list[Receipt | BaseException] = []
-        for pending in batch:
-            try:
-                outcomes.extend(await self._store_in_one_transaction([pending]))
-            except (IntegrityError, DBAPIError) as exc:
-                outcomes.append(exc)
-        return outcomes
+            outcomes.append(exc)
+    return outcomes
 
-    async def _store_in_one_transaction(self, batch: list[PendingResponse]) -> list[Receipt | BaseException]:
-        async def attempt() -> _Written:
-            if self._thread is not None:
-                return await asyncio.get_running_loop().run_in_executor(self._thread, self._write_in_thread, batch)
-            async with self.engine.begin() as conn:
-                return await conn.run_sync(_write_batch, batch)
 
-        # Another worker may hold SQLite's write lock; nothing of ours was written: wait briefly.
-        outcomes, claimed = await retry_while_busy(attempt, first_pause=0.0005)
-        # Resolve in-batch retries only after COMMIT, against what their original got.
-        for index, pending in enumerate(batch):
-            if outcomes[index] is None:
-                first = claimed[(pending.survey_id, pending.idempotency_key)]
-                original = batch[first]
-                outcome = outcomes[first]
-                outcomes[index] = outcome if original.digest == pending.digest else IdempotencyConflict()
-        return outcomes  # type: ignore[return-value]
+def _store_in_one_transaction(begin: Callable[[], Any], batch: list[PendingResponse]) -> list[Receipt | BaseException]:
+    def attempt() -> _Written:
+        with begin() as conn:
+            return _write_batch(conn, batch)
+
+    # Another worker may hold SQLite's write lock; nothing of ours was written: wait briefly.
+    outcomes, claimed = retry_while_busy_sync(attempt, first_pause=0.0005)
+    # Resolve in-batch retries only after COMMIT, against what their original got.
+    for index, pending in enumerate(batch):
+        if outcomes[index] is None:
+            first = claimed[(pending.survey_id, pending.idempotency_key)]
+            original = batch[first]
+            outcome = outcomes[first]
+            outcomes[index] = outcome if original.digest == pending.digest else IdempotencyConflict()
+    return outcomes  # type: ignore[return-value]
 
 
 # What a batch's transaction decided: an outcome per response (None for an in-batch retry, settled
@@ -197,8 +277,7 @@ _Written = tuple[list[Receipt | BaseException | None], dict[tuple[int, str], int
 def _write_batch(conn: Connection, batch: list[PendingResponse]) -> _Written:
     """Check, then insert, a batch inside the caller's transaction.
 
-    Synchronous so that one function serves both engines: SQLite's writer calls it on its own
-    thread (``_write_in_thread``), PostgreSQL's through ``AsyncConnection.run_sync``.
+    Called by ``store_batch``, inside its transaction, for either engine.
     """
     now = datetime.now(UTC)
     statuses, max_picks = _survey_statuses(conn, {p.survey_id for p in batch}, now)
@@ -295,12 +374,10 @@ _POSTGRES_INSERT_RESPONSES = (
     " RETURNING id, reference"
 )
 _POSTGRES_INSERT_PICKS = (
-    "INSERT INTO response_picks (response_id, rank, survey_id, district_code, issue_code)"
-    " SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::int[], $4::varchar[], $5::varchar[])"
+    "INSERT INTO response_picks (response_id, rank, survey_id, issue_code)"
+    " SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::int[], $4::varchar[])"
 )
-_SQLITE_INSERT_PICKS = (
-    "INSERT INTO response_picks (response_id, rank, survey_id, district_code, issue_code) VALUES (?, ?, ?, ?, ?)"
-)
+_SQLITE_INSERT_PICKS = "INSERT INTO response_picks (response_id, rank, survey_id, issue_code) VALUES (?, ?, ?, ?)"
 _SQLITE_INSERT_RESPONSES = (
     "INSERT INTO responses (survey_id, reference, district_code, comment, age_band, sex, channel, submitted_at,"
     " idempotency_key, request_digest, ranked_picks) VALUES {rows} RETURNING id, reference"
@@ -351,7 +428,7 @@ def _insert(conn: Connection, to_insert: list[tuple[int, PendingResponse, str]],
     id_by_reference = {reference: response_id for response_id, reference in returned}
     ids = [id_by_reference[reference] for _index, _p, reference in to_insert]
     picks = [
-        (response_id, rank, p.survey_id, p.district, code)
+        (response_id, rank, p.survey_id, code)
         for response_id, (_index, p, _reference) in zip(ids, to_insert, strict=True)
         for rank, code in enumerate(p.picks, start=1)
     ]
