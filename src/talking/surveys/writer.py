@@ -82,10 +82,11 @@ class ResponseWriter:
     """Owns the submission path's writes for one worker process.
 
     SQLite: a thread of its own takes everything queued, writes it in one transaction, and takes
-    the next batch the moment COMMIT returns; meanwhile the next batch gathers by itself. Handing
-    each batch to an executor from the event loop left that thread idle a fifth of the time under
-    load (waiting for the loop to gather, submit and collect), and the thread is what limits
-    SQLite. PostgreSQL: a task on the event loop does the same through the async driver.
+    the next batch the moment COMMIT returns; meanwhile the next batch gathers by itself. (Handed
+    each batch by the event loop through an executor, that thread sat idle a fifth of the time
+    under load; now it is busy, and its CPU and its waits for the GIL bound SQLite's throughput:
+    see docs/architecture.md.) PostgreSQL: a task on the event loop does the same through the
+    async driver.
     """
 
     def __init__(self, engine: AsyncEngine, max_batch: int = 256) -> None:
@@ -150,7 +151,11 @@ class ResponseWriter:
     def _serve(self, loop: asyncio.AbstractEventLoop) -> None:
         """SQLite's writer thread: write batches until asked to stop, answering on the event loop."""
         while (batch := self._next_batch()) is not None:
-            outcomes = self._store_on_sqlite(batch)
+            try:
+                outcomes = self._store_on_sqlite(batch)
+            except Exception as exc:  # the database is unusable: every waiting request must hear of it
+                log.exception("could not store a batch of %d responses", len(batch))
+                outcomes = [exc] * len(batch)
             with contextlib.suppress(RuntimeError):  # the event loop has closed: nobody is waiting
                 loop.call_soon_threadsafe(_settle, batch, outcomes)
 
@@ -173,11 +178,7 @@ class ResponseWriter:
 
     def _store_on_sqlite(self, batch: list[PendingResponse]) -> list[Receipt | BaseException]:
         assert isinstance(self.engine, Engine)
-        try:
-            return store_batch(self.engine.begin, batch)
-        except Exception as exc:  # the database is unusable: every waiting request must hear of it
-            log.exception("could not store a batch of %d responses", len(batch))
-            return [exc] * len(batch)
+        return store_batch(self.engine.begin, batch)
 
     async def _run(self) -> None:
         """PostgreSQL's writer task."""
