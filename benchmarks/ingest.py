@@ -37,6 +37,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -503,20 +504,30 @@ def build_requests(
         f"POST /api/v1/surveys/{survey_id}/responses HTTP/1.1\r\n"
         f"Host: {host}:{port}\r\nAccept: application/json\r\nContent-Type: application/json\r\n"
     ).encode()
-    age_bands = ["16-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75-and-over", "prefer-not-to-say"]
-    sexes = ["female", "male", "prefer-not-to-say"]
     requests = []
     for _ in range(DISTINCT_BODIES):
-        picks = rng.sample(issues, rng.randint(1, min(5, max_picks)))
-        answer: dict[str, object] = {"district": rng.choice(districts), "picks": picks}
-        if rng.random() < 0.3:
-            answer["comment"] = rng.choice(COMMENTS)
-        if rng.random() < 0.7:
-            answer["age_band"] = rng.choice(age_bands)
-            answer["sex"] = rng.choice(sexes)
+        answer = random_answer(rng, districts, issues, max_picks)
         body = msgspec.json.encode(answer)
-        requests.append((head + b"Content-Length: %d\r\n\r\n" % len(body) + body, len(picks)))
+        requests.append((head + b"Content-Length: %d\r\n\r\n" % len(body) + body, len(answer["picks"])))
     return requests
+
+
+AGE_BANDS = ["16-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75-and-over", "prefer-not-to-say"]
+SEXES = ["female", "male", "prefer-not-to-say"]
+
+
+def random_answer(rng: random.Random, districts: list[str], issues: list[str], max_picks: int) -> dict[str, Any]:
+    """One resident's answer as the API takes it: 1-5 picks, a comment from 3 in 10, about-you from 7 in 10."""
+    answer: dict[str, Any] = {
+        "district": rng.choice(districts),
+        "picks": rng.sample(issues, rng.randint(1, min(5, max_picks))),
+    }
+    if rng.random() < 0.3:
+        answer["comment"] = rng.choice(COMMENTS)
+    if rng.random() < 0.7:
+        answer["age_band"] = rng.choice(AGE_BANDS)
+        answer["sex"] = rng.choice(SEXES)
+    return answer
 
 
 # --- figures ------------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from talking.db.engine import create_engine
 from talking.db.models import response_picks, responses
 from talking.questionnaires.schemas import SurveyCreate
 from talking.questionnaires.services import create_survey, publish
+from talking.sessions import sessions_path
 from talking.settings import Settings
 
 POSTGRES_ADMIN_URL = os.environ.get("TALKING_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -186,6 +187,11 @@ async def publish_survey(engine: AsyncEngine, **overrides: object) -> int:
         survey_id = await create_survey(conn, SurveyCreate(**fields))  # type: ignore[arg-type]
         await publish(conn, survey_id)
     return survey_id
+
+
+def sessions_file(engine: AsyncEngine) -> Path | None:
+    """The sessions file beside an SQLite database (None on PostgreSQL, which keeps them inside)."""
+    return sessions_path(engine.url.database) if engine.dialect.name == "sqlite" else None  # type: ignore[arg-type]
 
 
 async def count_stored(engine: AsyncEngine) -> tuple[int, int]:

@@ -6,11 +6,11 @@ security headers, the SQLAlchemy plugin's autocommit); a response sent outside L
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from litestar import Litestar
-    from litestar.types import Message, Scope, Send
+    from litestar import Litestar, Request, Response
+    from litestar.types import Message, Scope, Send, TypeEncodersMap
 
 
 def send_with_hooks(app: Litestar, scope: Scope, send: Send) -> Send:
@@ -23,3 +23,15 @@ def send_with_hooks(app: Litestar, scope: Scope, send: Send) -> Send:
         await send(message)
 
     return hooked
+
+
+async def send_response(
+    app: Litestar,
+    request: Request[Any, Any, Any],
+    response: Response[Any],
+    send: Send,
+    type_encoders: TypeEncodersMap | None = None,
+) -> None:
+    """Send a Litestar response (a refusal, an error page) as Litestar's exception middleware does."""
+    answer = response.to_asgi_response(app=None, request=request, type_encoders=type_encoders)
+    await answer(request.scope, request.receive, send_with_hooks(app, request.scope, send))

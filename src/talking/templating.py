@@ -23,7 +23,6 @@ import secrets
 from collections import ChainMap, OrderedDict
 from collections.abc import Iterable, MutableMapping
 from datetime import datetime, timedelta
-from html import escape
 from importlib import resources
 from pathlib import Path
 from types import CodeType
@@ -49,7 +48,7 @@ from litestar.response.base import ASGIResponse
 from litestar.template.config import TemplateConfig
 from litestar.utils.empty import value_or_default
 from litestar.utils.scope.state import ScopeState
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 if TYPE_CHECKING:
     from litestar import Litestar, Request

@@ -12,6 +12,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.db.models import response_picks, responses, surveys
+from talking.surveys.errors import SurveyNotOpen
+from talking.surveys.writer import PendingResponse, ResponseWriter
 
 from ..conftest import count_stored
 
@@ -277,3 +279,18 @@ async def test_openapi_documents_the_api(client: AsyncTestClient[Litestar]) -> N
     assert spec["openapi"].startswith("3.1")
     assert "/api/v1/surveys/{survey_id}/responses" in spec["paths"]
     assert "/api/v1/districts" in spec["paths"]
+
+
+async def test_a_bulk_store_raises_a_refusal_instead_of_leaving_it_out(engine: AsyncEngine, open_survey: int) -> None:
+    """store_now (the demo loader's path) must not let a bulk load quietly miss answers."""
+    async with engine.begin() as conn:
+        await conn.execute(update(surveys).where(surveys.c.id == open_survey).values(status="closed"))
+    answer = {"survey_id": open_survey, "district": PRESTON, "comment": None, "age_band": None, "sex": None}
+    batch = [PendingResponse(**answer, picks=(code,), channel="web") for code in ("fraud", "alcohol")]
+    writer = ResponseWriter(engine)
+    try:
+        with pytest.raises(SurveyNotOpen):
+            await writer.store_now(batch)
+    finally:
+        await writer.stop()
+    assert await count_stored(engine) == (0, 0)

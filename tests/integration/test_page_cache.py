@@ -8,9 +8,7 @@ from html import unescape
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .staff_helpers import Client, error_summary, sign_out, submit
-from .test_questionnaire_pages import PRESTON, staff, survey_form
-
-__all__ = ["staff"]  # a fixture: pytest finds it by name in this module
+from .test_questionnaire_pages import PRESTON, survey_form
 
 
 def offered(html: str) -> list[tuple[str, str]]:

@@ -20,21 +20,12 @@ from ..conftest import make_user, publish_survey
 from .staff_helpers import Client, csrf_from, error_summary, h1s, sign_in, submit, text_of, title
 
 LONDON = ZoneInfo("Europe/London")
-STAFF = "staff@lancashire.test"
 ANALYST = "analyst@lancashire.test"
 CHORLEY, PRESTON, SOUTH_RIBBLE = "E07000118", "E07000123", "E07000126"
 ALL_DISTRICTS = [
     "E06000008", "E06000009", "E07000117", "E07000118", "E07000119", "E07000120", "E07000121",
     "E07000122", "E07000123", "E07000124", "E07000125", "E07000126", "E07000127", "E07000128",
 ]  # fmt: skip
-
-
-@pytest.fixture
-async def staff(client: Client, engine: AsyncEngine) -> Client:
-    """The client, signed in as a member of staff."""
-    await make_user(engine, STAFF, "staff")
-    assert (await sign_in(client, STAFF)).status_code == 303
-    return client
 
 
 def london_date(days: int) -> date:

@@ -134,18 +134,17 @@ async def test_a_later_wave_is_compared_with_the_one_before(each_database_url: s
     from talking.db.models import surveys
 
     engine = create_engine(each_database_url)
+    writer = ResponseWriter(engine)
     try:
         first = await publish_survey(engine)
         second = await publish_survey(engine)
         async with engine.begin() as conn:
             await conn.execute(update(surveys).where(surveys.c.id == second).values(wave=2, previous_wave_id=first))
-        writer = ResponseWriter(engine)
         for survey_id, seed in ((first, 1), (second, 2)):
             answers = synthetic_responses(list(DEMO_ISSUES), 5, 400, seed, datetime.now(UTC))
             for answer in answers:
                 answer.survey_id = survey_id
             await writer.store_now(answers)
-        await writer.stop()
         async with engine.connect() as conn:
             built = await conn.run_sync(service.build, second)
         waves = built.report.waves
@@ -161,15 +160,14 @@ async def test_a_later_wave_is_compared_with_the_one_before(each_database_url: s
         [prior] = cache._previous.values()
         extra = synthetic_responses(list(DEMO_ISSUES), 5, 1, 3, datetime.now(UTC))[0]
         extra.survey_id = second
-        writer = ResponseWriter(engine)
         await writer.store_now([extra])
-        await writer.stop()
         rebuilt = await cache.get(second)
         async with engine.connect() as conn:
             fresh = await conn.run_sync(service.build, second)
         assert rebuilt.document() == fresh.document() != built.document()
         assert list(cache._previous.values()) == [prior] and cache._previous[(first, 400)] is prior  # analysed once
     finally:
+        await writer.stop()
         await engine.dispose()
 
 

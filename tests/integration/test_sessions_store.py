@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from pathlib import Path
 
 import pytest
 from litestar import Litestar
@@ -12,8 +11,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.db.models import web_sessions
-from talking.sessions import DatabaseStore, SessionFile, sessions_path
+from talking.sessions import DatabaseStore, SessionFile
 
+from ..conftest import sessions_file
 from .staff_helpers import Client, submit
 
 PRESTON = "E07000123"
@@ -25,14 +25,9 @@ def database_url(each_database_url: str) -> str:
     return each_database_url
 
 
-def sqlite_file(engine: AsyncEngine) -> Path | None:
-    """The sessions file of an SQLite database (None on PostgreSQL)."""
-    return sessions_path(engine.url.database) if engine.dialect.name == "sqlite" else None  # type: ignore[arg-type]
-
-
 async def stored(engine: AsyncEngine) -> dict[str, tuple[bytes, str]]:
     """Every stored session as it lies on disk (or in PostgreSQL): {key: (value, expiry as text)}."""
-    path = sqlite_file(engine)
+    path = sessions_file(engine)
     if path is not None:
         if not path.exists():
             return {}
@@ -141,15 +136,15 @@ async def test_sqlite_sessions_have_their_own_file_and_responses_stay_fully_sync
         pytest.skip("PostgreSQL keeps sessions in its web_sessions table")
     store: DatabaseStore = app.stores.get("sessions")  # type: ignore[assignment]
     await store.set("k", b"v", expires_in=60)
-    path = sqlite_file(engine)
-    sessions_file = store.backend
-    assert isinstance(sessions_file, SessionFile) and sessions_file.path == path
+    path = sessions_file(engine)
+    backend = store.backend
+    assert isinstance(backend, SessionFile) and backend.path == path
     assert path is not None and path.name == "talking.sessions.db" and path.exists()
     async with engine.connect() as conn:  # the database's own table is not used for them
         assert (await conn.execute(select(func.count()).select_from(web_sessions))).scalar_one() == 0
     # synchronous: 1 is NORMAL (sessions), 2 is FULL (the database, and the response writer's connection)
-    assert (await sessions_file.run(lambda conn: conn.execute("PRAGMA synchronous").fetchone()[0])) == 1
-    assert (await sessions_file.run(lambda conn: conn.execute("PRAGMA journal_mode").fetchone()[0])) == "wal"
+    assert (await backend.run(lambda conn: conn.execute("PRAGMA synchronous").fetchone()[0])) == 1
+    assert (await backend.run(lambda conn: conn.execute("PRAGMA journal_mode").fetchone()[0])) == "wal"
     async with engine.connect() as conn:
         assert (await conn.execute(text("PRAGMA synchronous"))).scalar_one() == 2
     with app.state.writer.engine.connect() as conn:  # the writer's own synchronous engine
@@ -157,7 +152,7 @@ async def test_sqlite_sessions_have_their_own_file_and_responses_stay_fully_sync
 
 
 async def test_a_write_waits_for_another_workers_lock_without_blocking_the_loop(engine: AsyncEngine) -> None:
-    path = sqlite_file(engine)
+    path = sessions_file(engine)
     if path is None:
         pytest.skip("SQLite's file lock")
     store = DatabaseStore(engine)

@@ -68,8 +68,9 @@ def writer_engine(engine: AsyncEngine) -> AsyncEngine | Engine:
     transaction in one call on its own thread, instead of handing every statement to aiosqlite's
     thread and back (about ten round trips a batch, each costing the event loop time and keeping
     the write lock held longer). Its BEGIN fails at once (busy_timeout=0) when another worker
-    holds the lock, so the writer can wait for it asynchronously in short steps: SQLite's own busy
-    handler sleeps up to 100 ms at a time, which made two workers slower than one.
+    holds the lock, so the writer waits for it in short steps of its own on that thread
+    (``retry_while_busy_sync``): SQLite's own busy handler sleeps up to 100 ms at a time, which
+    made two workers slower than one.
     """
     if engine.dialect.name != "sqlite":
         return engine.execution_options(sqlite_immediate=True)

@@ -22,6 +22,7 @@ from talking.questionnaires.schemas import (
     SurveySummary,
 )
 from talking.reference import districts, districts_by_code, issues_by_code
+from talking.reports.tallies import respondent_counts
 from talking.surveys.errors import InvalidResponse, SurveyNotFound, WrongSurveyState
 from talking.surveys.schemas import FieldError, QuestionOption, Survey
 from talking.surveys.services import load_surveys
@@ -339,15 +340,10 @@ async def survey_summary(db: Db, survey_id: int) -> SurveySummary:
 
 
 async def _summaries(db: Db, *where: ColumnElement[bool]) -> list[SurveySummary]:
-    # Counted from the running tallies, kept in the same transactions as the responses: a read of
-    # a few rows per district instead of a scan of every response (talking.reports.tallies).
-    counts = (
-        select(tally_respondents.c.survey_id, func.sum(tally_respondents.c.respondents).label("n"))
-        .group_by(tally_respondents.c.survey_id)
-        .subquery()
-    )
+    # From the running tallies: a read of a few rows per district instead of a scan of every response.
+    counts = respondent_counts(tally_respondents.c.survey_id).subquery()
     rows = await db.execute(
-        select(surveys, func.coalesce(counts.c.n, 0).label("n"))
+        select(surveys, func.coalesce(counts.c.respondents, 0).label("n"))
         .outerjoin(counts, counts.c.survey_id == surveys.c.id)
         .where(*where)
         .order_by(surveys.c.id.desc())
@@ -380,9 +376,7 @@ async def district_counts(db: Db, survey_id: int) -> list[DistrictCount]:
     counted = {
         code: int(n)
         for code, n in await db.execute(
-            select(tally_respondents.c.district_code, func.sum(tally_respondents.c.respondents))
-            .where(tally_respondents.c.survey_id == survey_id)
-            .group_by(tally_respondents.c.district_code)
+            respondent_counts(tally_respondents.c.district_code).where(tally_respondents.c.survey_id == survey_id)
         )
     }
     names = districts_by_code()

@@ -22,7 +22,7 @@ from talking.db.models import (
     tally_respondents,
 )
 from talking.reference import districts as reference_districts
-from talking.reports.tallies import age_level_of
+from talking.reports.tallies import age_level_of, respondent_counts
 from talking.surveys.errors import SurveyNotFound
 
 # Raking margin: Census 2021 gives each district's people aged 15-64 and 65 and over; residents
@@ -149,12 +149,8 @@ def load_stats(conn: Connection, frame: SurveyFrame) -> PickStats:
 
 def respondents(conn: Connection, survey_id: int) -> int:
     """How many responses the survey has, from the tallies."""
-    total = conn.execute(
-        select(func.coalesce(func.sum(tally_respondents.c.respondents), 0)).where(
-            tally_respondents.c.survey_id == survey_id
-        )
-    ).scalar_one()
-    return int(total)
+    total = conn.execute(respondent_counts().where(tally_respondents.c.survey_id == survey_id)).scalar_one()
+    return int(total or 0)
 
 
 # A reproducible sample: Knuth's multiplicative hash of the id, kept when below a cut. Unlike

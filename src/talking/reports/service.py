@@ -12,6 +12,7 @@ import functools
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import anyio.to_thread
 import msgspec
@@ -183,11 +184,11 @@ class ReportCache:
         self.engine = engine
         self.size = size
         self.settings = settings
-        self._reports: OrderedDict[tuple, SurveyReport] = OrderedDict()
+        self._reports: OrderedDict[_CacheKey, SurveyReport] = OrderedDict()
         # Previous waves' reports by (survey id, respondents): a closed wave is not analysed again
         # each time an answer to the current one makes its report stale.
-        self._previous: OrderedDict[tuple, Report] = OrderedDict()
-        self._building: dict[tuple, asyncio.Future[SurveyReport]] = {}
+        self._previous: OrderedDict[tuple[int | None, int | None], Report] = OrderedDict()
+        self._building: dict[_CacheKey, asyncio.Future[SurveyReport]] = {}
 
     async def get(self, survey_id: int) -> SurveyReport:
         """The survey's report, from the cache when no answer has arrived since; raises SurveyNotFound."""
@@ -202,16 +203,12 @@ class ReportCache:
         future = asyncio.get_running_loop().create_future()
         self._building[key] = future
         try:
-            previous_key = key[3:]  # (previous wave's id, its respondents)
-            known = self._previous.get(previous_key)
+            known = self._previous.get(key.previous)
             async with self.engine.connect() as conn:
                 inputs = await conn.run_sync(functools.partial(load_inputs, previous_wave=known is None), survey_id)
             previous, report = await anyio.to_thread.run_sync(self._analyse, inputs, known)
             if previous is not None:
-                self._previous[previous_key] = previous
-                self._previous.move_to_end(previous_key)
-                while len(self._previous) > self.size:
-                    self._previous.popitem(last=False)
+                self._keep(self._previous, key.previous, previous)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: no "never retrieved" warning when nobody else waited
@@ -219,10 +216,15 @@ class ReportCache:
         finally:
             del self._building[key]
         future.set_result(report)
-        self._reports[key] = report
-        while len(self._reports) > self.size:
-            self._reports.popitem(last=False)
+        self._keep(self._reports, key, report)
         return report
+
+    def _keep(self, cache: OrderedDict[Any, Any], key: object, value: object) -> None:
+        """Remember value as the newest entry, forgetting the oldest beyond the cache's size."""
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > self.size:
+            cache.popitem(last=False)
 
     def _analyse(self, inputs: ReportInputs, known: Report | None) -> tuple[Report | None, SurveyReport]:
         """The previous wave's report (as known, or analysed from the inputs) and this wave's."""
@@ -230,14 +232,29 @@ class ReportCache:
         return previous, analyse(inputs, self.settings, previous=previous)
 
 
-def _cache_key(conn: Connection, survey_id: int) -> tuple:
+class _CacheKey(NamedTuple):
     """What a report depends on that can change after publishing: answers, and the status shown."""
+
+    survey_id: int
+    status: str
+    respondents: int
+    previous_wave_id: int | None
+    previous_respondents: int | None
+
+    @property
+    def previous(self) -> tuple[int | None, int | None]:
+        """The previous wave's part: its report stays valid while this stays the same."""
+        return self.previous_wave_id, self.previous_respondents
+
+
+def _cache_key(conn: Connection, survey_id: int) -> _CacheKey:
+    """The survey's cache key as of now; raises SurveyNotFound."""
     query = select(surveys.c.status, surveys.c.previous_wave_id).where(surveys.c.id == survey_id)
     row = conn.execute(query).one_or_none()
     if row is None:
         raise SurveyNotFound(survey_id)
     previous = row.previous_wave_id
-    return (
+    return _CacheKey(
         survey_id,
         row.status,
         respondents(conn, survey_id),

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import combinations
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, text
+from sqlalchemy import ColumnElement, Connection, Select, func, select, text
 from sqlalchemy.dialects import postgresql
 
 from talking.db.models import tally_pairs, tally_positions, tally_respondents
@@ -167,6 +167,16 @@ def add_deltas(conn: Connection, deltas: dict[str, list[tuple[Any, ...]]]) -> No
             conn.exec_driver_sql(_POSTGRES_ADD[table], tuple(map(list, zip(*rows, strict=True))))
         else:
             conn.exec_driver_sql(_SQLITE_ADD[table], rows)
+
+
+def respondent_counts(*by: ColumnElement[Any]) -> Select[Any]:
+    """Respondents summed from the tallies, per ``by`` (tally_respondents columns; none: one total).
+
+    Exact, as the tallies commit with the responses; the column is labelled ``respondents`` and
+    is NULL, not 0, for a total over no rows.
+    """
+    total = func.sum(tally_respondents.c.respondents).label("respondents")
+    return select(*by, total).group_by(*by)
 
 
 def _upserts() -> tuple[dict[str, str], dict[str, str]]:

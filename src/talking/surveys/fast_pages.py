@@ -44,7 +44,7 @@ from litestar.middleware.csrf import CSRFMiddleware, generate_csrf_token
 from litestar.utils.path import normalize_path
 from litestar.utils.scope.state import ScopeState
 
-from talking.asgi import send_with_hooks
+from talking.asgi import send_response, send_with_hooks
 from talking.auth.middleware import staff_sign_in_of
 from talking.params import MAX_ROW_ID
 from talking.problems import handle_exception
@@ -52,9 +52,9 @@ from talking.security import new_csp_nonce
 from talking.surveys.pages import ResidentPages
 
 if TYPE_CHECKING:
-    from litestar import Litestar, Request
+    from litestar import Litestar, Request, Response
     from litestar.handlers import HTTPRouteHandler
-    from litestar.types import ASGIApp, Message, Receive, Scope, Send
+    from litestar.types import Message, Receive, Scope, Send
 
 # Marks a scope this path answered (Litestar marks its own with "litestar_app"); for tests.
 ANSWERED_HERE = "talking.fast_page"
@@ -132,7 +132,8 @@ class FastPages:
             answer = await handler.fn(request=request, **path_params)
             page = await handler.to_response(app=self.app, data=answer, request=request)
         except Exception as exc:  # the controller's handlers first, then the app's, as Litestar looks them up
-            page = self._exception_response(handler, request, exc)
+            refusal = self._refusal(handler, request, exc)
+            page = refusal.to_asgi_response(app=None, request=request, type_encoders=handler.resolve_type_encoders())
         await page(ours, receive, self._sender(request, send, csrf_cookie))
 
     def _handler_for(self, scope: Scope) -> tuple[HTTPRouteHandler, dict[str, Any]] | None:
@@ -176,20 +177,18 @@ class FastPages:
         state.csrf_token = sent
         return csrf_cookie
 
-    def _exception_response(
-        self, handler: HTTPRouteHandler, request: Request[Any, Any, Any], exc: Exception
-    ) -> ASGIApp:
+    def _refusal(self, handler: HTTPRouteHandler, request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         """What Litestar's exception middleware answers for ``exc`` raised on this route."""
         exception_handler = get_exception_handler(handler.resolve_exception_handlers(), exc) or handle_exception
-        response = exception_handler(request, exc)
-        return response.to_asgi_response(app=None, request=request, type_encoders=handler.resolve_type_encoders())
+        return exception_handler(request, exc)
 
     async def _send_exception(
         self, handler: HTTPRouteHandler, request: Request[Any, Any, Any], exc: Exception, send: Send
     ) -> None:
         """Send what Litestar's exception middleware would, through the app's before_send hooks."""
-        response = self._exception_response(handler, request, exc)
-        await response(request.scope, request.receive, send_with_hooks(self.app, request.scope, send))
+        await send_response(
+            self.app, request, self._refusal(handler, request, exc), send, handler.resolve_type_encoders()
+        )
 
     def _sender(self, request: Request[Any, Any, Any], send: Send, csrf_cookie: str | None) -> Send:
         """Send, adding to the response start what Litestar's layers add, in their order: CSRF cookie, session."""

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from talking.asgi import send_with_hooks
+from talking.asgi import send_response, send_with_hooks
 from talking.params import MAX_ROW_ID
 from talking.problems import handle_exception
 from talking.surveys.api import MAX_RESPONSE_BODY_BYTES, idempotency_key_problem
@@ -102,9 +102,8 @@ class FastSubmit:
                 receipt = await submit_response(self.writer, survey, response, channel="api", idempotency_key=key)
         except Exception as exc:  # refusals (404, 409, 422) and failures (500), mapped in one place
             refused = handle_exception(self.app.request_class(scope, receive, send), exc)
-        if refused is not None:  # sent as Litestar's exception middleware sends it
-            answer = refused.to_asgi_response(app=None, request=self.app.request_class(scope, receive, send))
-            return await answer(scope, receive, send_with_hooks(self.app, scope, send))
+        if refused is not None:
+            return await send_response(self.app, self.app.request_class(scope, receive, send), refused, send)
 
         if self._hook_headers is None:
             self._hook_headers = await self._headers_from_hooks(scope)
