@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import sqlite3
+import time
 
 import pytest
 from litestar import Litestar
@@ -11,6 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.db.models import web_sessions
+from talking.session_stamps import SessionStamps
 from talking.sessions import DatabaseStore, SessionFile
 
 from ..conftest import sessions_file
@@ -125,6 +128,8 @@ async def test_pages_write_the_session_only_when_it_changes(
         assert (await client.get(f"/surveys/{open_survey}/issues")).status_code == 200
         assert (await client.get(f"/surveys/{open_survey}/district")).status_code == 200
     assert store.writes == 1
+    if isinstance(store.backend, SessionFile):  # and this worker remembers it: no reads of the file either
+        assert store.backend.reads == 0
     assert (await stored(engine))[session_id] == row  # the stored row too: same value, same expiry
     assert client.cookies["talking_session"] == session_id
     assert b"E07000123" in (await stored(engine))[session_id][0]
@@ -143,8 +148,8 @@ async def test_sqlite_sessions_have_their_own_file_and_responses_stay_fully_sync
     async with engine.connect() as conn:  # the database's own table is not used for them
         assert (await conn.execute(select(func.count()).select_from(web_sessions))).scalar_one() == 0
     # synchronous: 1 is NORMAL (sessions), 2 is FULL (the database, and the response writer's connection)
-    assert (await backend.run(lambda conn: conn.execute("PRAGMA synchronous").fetchone()[0])) == 1
-    assert (await backend.run(lambda conn: conn.execute("PRAGMA journal_mode").fetchone()[0])) == "wal"
+    assert (await backend.run(lambda conn, _stamps: conn.execute("PRAGMA synchronous").fetchone()[0])) == 1
+    assert (await backend.run(lambda conn, _stamps: conn.execute("PRAGMA journal_mode").fetchone()[0])) == "wal"
     async with engine.connect() as conn:
         assert (await conn.execute(text("PRAGMA synchronous"))).scalar_one() == 2
     with app.state.writer.engine.connect() as conn:  # the writer's own synchronous engine
@@ -170,3 +175,104 @@ async def test_a_write_waits_for_another_workers_lock_without_blocking_the_loop(
         other_worker.close()
     await asyncio.wait_for(writing, 5)
     assert await DatabaseStore(engine).get("k") == b"two"
+
+
+def file_store(engine: AsyncEngine) -> DatabaseStore:
+    """A session store on SQLite's sessions file (skips the test on PostgreSQL)."""
+    store = DatabaseStore(engine)
+    if not isinstance(store.backend, SessionFile):
+        pytest.skip("PostgreSQL reads sessions every time: workers on other machines may write them")
+    return store
+
+
+async def test_a_worker_remembers_a_session_until_another_worker_writes_it(engine: AsyncEngine) -> None:
+    worker_a, worker_b = file_store(engine), file_store(engine)
+    file_a = worker_a.backend
+    assert isinstance(file_a, SessionFile)
+    await worker_a.set("k", b"one", expires_in=60)
+    for _ in range(3):
+        assert await worker_a.get("k") == b"one"
+    assert file_a.reads == 0  # what it wrote, it remembers
+    assert await worker_b.get("k") == b"one"
+    assert file_a.reads == 0  # another worker reading it changes nothing
+    await worker_b.set("k", b"two", expires_in=60)
+    assert await worker_a.get("k") == b"two"  # another worker wrote it: read again
+    assert await worker_a.get("k") == b"two"
+    assert file_a.reads == 1
+    await worker_b.delete("k")
+    assert await worker_a.get("k") is None
+    await worker_b.set("k", b"three", expires_in=60)
+    assert await worker_a.get("k") == b"three"
+    await worker_b.delete_all()
+    assert await worker_a.get("k") is None
+    assert file_a.reads == 4
+
+
+async def test_a_remembered_session_still_expires(engine: AsyncEngine) -> None:
+    store = file_store(engine)
+    await store.set("short", b"v", expires_in=1)
+    assert await store.get("short") == b"v"
+    await asyncio.sleep(1.1)
+    assert await store.get("short") is None
+    assert not await store.exists("short")
+
+
+async def test_a_write_waits_while_another_worker_is_writing_a_session(engine: AsyncEngine) -> None:
+    """Writes hold the shared stamps' lock until their stamp has moved on; the next one waits its turn."""
+    store = file_store(engine)
+    await store.set("k", b"one", expires_in=60)
+    assert isinstance(store.backend, SessionFile)
+    other_worker = SessionStamps(store.backend.path.with_suffix(".stamps"))
+    release = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    holding = loop.run_in_executor(
+        None, other_worker.write, "k", lambda: asyncio.run_coroutine_threadsafe(release.wait(), loop).result(5)
+    )
+    writing = None
+    try:
+        await asyncio.sleep(0.05)  # the other worker is in the middle of its write
+        writing = asyncio.create_task(store.set("k", b"two", expires_in=60))
+        for _ in range(10):  # the event loop goes on meanwhile
+            await asyncio.sleep(0.005)
+        assert not writing.done()
+    finally:
+        release.set()
+        await holding
+        other_worker.close()
+    assert writing is not None
+    await asyncio.wait_for(writing, 5)
+    assert await DatabaseStore(engine).get("k") == b"two"
+
+
+def _write_slowly_in_a_forked_worker(store: DatabaseStore, started: multiprocessing.synchronize.Event) -> None:
+    """In a child forked from a process that already used ``store``: write "child", slowly."""
+    backend = store.backend
+    assert isinstance(backend, SessionFile)
+
+    def write_slowly(connection: sqlite3.Connection, stamps: SessionStamps) -> None:
+        def write() -> None:
+            started.set()
+            time.sleep(0.5)
+            connection.execute(SessionFile._UPSERT, ("k", b"child", None))
+
+        stamps.write("k", write)
+
+    write_slowly(*backend._connect())  # what backend.run does, without an event loop
+
+
+async def test_a_forked_worker_takes_the_write_lock_for_itself(engine: AsyncEngine) -> None:
+    """A forked worker must not share its parent's lock: the parent's write waits for the child's."""
+    store = file_store(engine)
+    await store.set("k", b"parent, before", expires_in=60)  # the parent has opened the file and stamps
+    context = multiprocessing.get_context("fork")
+    started = context.Event()
+    child = context.Process(target=_write_slowly_in_a_forked_worker, args=(store, started))
+    child.start()
+    try:
+        assert await asyncio.to_thread(started.wait, 10)
+        await store.set("k", b"parent, after", expires_in=60)  # waits until the child has written
+    finally:
+        await asyncio.to_thread(child.join, 10)
+    assert child.exitcode == 0
+    assert (await stored(engine))["k"][0] == b"parent, after"
+    assert await store.get("k") == b"parent, after"

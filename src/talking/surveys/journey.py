@@ -10,12 +10,12 @@ Pages are named "district", "issues", "order", "question:<key>" (one per extra q
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
+from talking.security import random_token
 from talking.surveys.schemas import ResponseCreate, Survey
 
 QUESTION = "question:"
@@ -32,7 +32,7 @@ def reference_key(survey_id: int) -> str:
 
 
 def _new_key() -> str:
-    return "web-" + secrets.token_urlsafe(18)
+    return "web-" + random_token(18)
 
 
 class Progress(msgspec.Struct, kw_only=True):
