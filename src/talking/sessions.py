@@ -43,10 +43,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar
 
 from litestar.stores.base import Store
-from sqlalchemy import delete, select, update
+from sqlalchemy import Insert, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.schema import CreateIndex, CreateTable
@@ -65,6 +66,33 @@ _KEPT_VALUES = 4_096
 T = TypeVar("T")
 # A stored session: its value and expiry.
 Row = tuple[bytes, datetime | None]
+
+
+# The operations on sessions, defined once for both backends: EngineSessions runs them through the
+# engine, SessionFile runs them compiled for sqlite3. Parameters: session_key, new_value,
+# new_expiry, cutoff.
+_SELECT_ONE = select(web_sessions.c.value, web_sessions.c.expires_at).where(
+    web_sessions.c.key == bindparam("session_key")
+)
+_RENEW_ONE = (
+    update(web_sessions)
+    .where(web_sessions.c.key == bindparam("session_key"))
+    .values(expires_at=bindparam("new_expiry"))
+)
+_DELETE_ONE = delete(web_sessions).where(web_sessions.c.key == bindparam("session_key"))
+_DELETE_EVERY = delete(web_sessions)
+_DELETE_EXPIRED = delete(web_sessions).where(web_sessions.c.expires_at <= bindparam("cutoff"))
+
+
+def _upsert_statement(dialect: ModuleType) -> Insert:
+    """Insert or replace one session, in PostgreSQL's or SQLite's ``ON CONFLICT`` form."""
+    statement = dialect.insert(web_sessions).values(
+        key=bindparam("session_key"), value=bindparam("new_value"), expires_at=bindparam("new_expiry")
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[web_sessions.c.key],
+        set_={"value": statement.excluded.value, "expires_at": statement.excluded.expires_at},
+    )
 
 
 class DatabaseStore(Store):
@@ -151,40 +179,35 @@ class EngineSessions:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._insert = (postgresql if engine.dialect.name == "postgresql" else sqlite).insert
+        self._upsert = _upsert_statement(postgresql if engine.dialect.name == "postgresql" else sqlite)
 
     async def read(self, key: str) -> Row | None:
         """The stored value and expiry of ``key``."""
         async with self.engine.connect() as conn:
-            query = select(web_sessions.c.value, web_sessions.c.expires_at).where(web_sessions.c.key == key)
-            row = (await conn.execute(query)).first()
+            row = (await conn.execute(_SELECT_ONE, {"session_key": key})).first()
         return None if row is None else (bytes(row.value), row.expires_at)
 
     async def upsert(self, key: str, value: bytes, expires_at: datetime | None, sweep_before: datetime | None) -> None:
         """Insert or replace ``key``; sometimes also remove expired sessions."""
-        statement = self._insert(web_sessions).values(key=key, value=value, expires_at=expires_at)
-        statement = statement.on_conflict_do_update(
-            index_elements=[web_sessions.c.key], set_={"value": value, "expires_at": expires_at}
-        )
         async with self.engine.begin() as conn:
-            await conn.execute(statement)
+            await conn.execute(self._upsert, {"session_key": key, "new_value": value, "new_expiry": expires_at})
             if sweep_before is not None:
-                await conn.execute(delete(web_sessions).where(web_sessions.c.expires_at <= sweep_before))
+                await conn.execute(_DELETE_EXPIRED, {"cutoff": sweep_before})
 
     async def renew(self, key: str, expires_at: datetime) -> None:
         """Push back the expiry of ``key``."""
         async with self.engine.begin() as conn:
-            await conn.execute(update(web_sessions).where(web_sessions.c.key == key).values(expires_at=expires_at))
+            await conn.execute(_RENEW_ONE, {"session_key": key, "new_expiry": expires_at})
 
     async def delete(self, key: str) -> None:
         """Remove ``key``."""
         async with self.engine.begin() as conn:
-            await conn.execute(delete(web_sessions).where(web_sessions.c.key == key))
+            await conn.execute(_DELETE_ONE, {"session_key": key})
 
     async def delete_all(self) -> None:
         """Remove every session."""
         async with self.engine.begin() as conn:
-            await conn.execute(delete(web_sessions))
+            await conn.execute(_DELETE_EVERY)
 
 
 def sessions_path(database: str) -> Path:
@@ -209,15 +232,18 @@ class SessionFile:
             for index in web_sessions.indexes
         ),
     )
-    _READ = 'SELECT "value", "expires_at" FROM "web_sessions" WHERE "key" = ?'
-    _UPSERT = (
-        'INSERT INTO "web_sessions" ("key", "value", "expires_at") VALUES (?, ?, ?)'
-        ' ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", "expires_at" = excluded."expires_at"'
+    # The shared statements, compiled once for sqlite3 with named parameters.
+    _READ, _UPSERT, _RENEW, _DELETE, _DELETE_ALL, _SWEEP = (
+        str(statement.compile(dialect=sqlite.dialect(paramstyle="named")))
+        for statement in (
+            _SELECT_ONE,
+            _upsert_statement(sqlite),
+            _RENEW_ONE,
+            _DELETE_ONE,
+            _DELETE_EVERY,
+            _DELETE_EXPIRED,
+        )
     )
-    _RENEW = 'UPDATE "web_sessions" SET "expires_at" = ? WHERE "key" = ?'
-    _DELETE = 'DELETE FROM "web_sessions" WHERE "key" = ?'
-    _DELETE_ALL = 'DELETE FROM "web_sessions"'
-    _SWEEP = 'DELETE FROM "web_sessions" WHERE "expires_at" <= ?'
 
     def __init__(self, path: Path, engine: AsyncEngine) -> None:
         self.path = path
@@ -305,7 +331,7 @@ class SessionFile:
         stamp = stamps.stamp(key)  # before reading: a write after this moves it on
         self.reads += 1
         # fetchall: the statement runs to its end, so no read transaction stays open.
-        rows = connection.execute(self._READ, (key,)).fetchall()
+        rows = connection.execute(self._READ, {"session_key": key}).fetchall()
         row = None if not rows else (bytes(rows[0][0]), self._from_db(rows[0][1]))
         self._keep(key, stamp, row)
         return row
@@ -319,24 +345,27 @@ class SessionFile:
         expires_at: datetime | None,
         sweep_before: datetime | None,
     ) -> None:
+        row = {"session_key": key, "new_value": value, "new_expiry": self._to_db(expires_at)}
+
         def write() -> None:
             if sweep_before is None:  # one statement is a transaction of its own
-                connection.execute(self._UPSERT, (key, value, self._to_db(expires_at)))
+                connection.execute(self._UPSERT, row)
                 return
             with _write_transaction(connection):
-                connection.execute(self._UPSERT, (key, value, self._to_db(expires_at)))
-                connection.execute(self._SWEEP, (self._to_db(sweep_before),))
+                connection.execute(self._UPSERT, row)
+                connection.execute(self._SWEEP, {"cutoff": self._to_db(sweep_before)})
 
         self._kept.pop(key, None)
         self._keep(key, stamps.write(key, write), (value, expires_at))
 
     def _renew(self, connection: sqlite3.Connection, stamps: SessionStamps, key: str, expires_at: datetime) -> None:
         self._kept.pop(key, None)  # rare (only with renew_on_access): the next read reads it again
-        stamps.write(key, lambda: connection.execute(self._RENEW, (self._to_db(expires_at), key)))
+        new_expiry = self._to_db(expires_at)
+        stamps.write(key, lambda: connection.execute(self._RENEW, {"session_key": key, "new_expiry": new_expiry}))
 
     def _delete(self, connection: sqlite3.Connection, stamps: SessionStamps, key: str) -> None:
         self._kept.pop(key, None)
-        self._keep(key, stamps.write(key, lambda: connection.execute(self._DELETE, (key,))), None)
+        self._keep(key, stamps.write(key, lambda: connection.execute(self._DELETE, {"session_key": key})), None)
 
     def _delete_all(self, connection: sqlite3.Connection, stamps: SessionStamps) -> None:
         self._kept.clear()

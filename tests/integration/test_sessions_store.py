@@ -253,7 +253,7 @@ def _write_slowly_in_a_forked_worker(store: DatabaseStore, started: multiprocess
         def write() -> None:
             started.set()
             time.sleep(0.5)
-            connection.execute(SessionFile._UPSERT, ("k", b"child", None))
+            connection.execute(SessionFile._UPSERT, {"session_key": "k", "new_value": b"child", "new_expiry": None})
 
         stamps.write("k", write)
 
