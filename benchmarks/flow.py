@@ -47,12 +47,14 @@ from ingest import (
     start_profiler,
 )
 
+from talking.surveys.writer import REFERENCE_PATTERN
+
 COMMENTS = (
     "Speeding on the main road past the school every morning.",
     "Lads on bikes in the park after dark, and litter everywhere.",
     "Please put the street lights back on in our close.",
 )
-REFERENCE = re.compile(r"\bLT-[0-9A-Z]{4}-[0-9A-Z]{4}\b")
+REFERENCE = re.compile(rf"\b{REFERENCE_PATTERN}\b")
 
 # A small, forgiving form reader: regular expressions over the <form> only, not a DOM. An HTML
 # parser in Python costs about a millisecond a page, which would take the CPU the server needs.

@@ -12,6 +12,7 @@ import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -192,6 +193,18 @@ async def publish_survey(engine: AsyncEngine, **overrides: object) -> int:
 def sessions_file(engine: AsyncEngine) -> Path | None:
     """The sessions file beside an SQLite database (None on PostgreSQL, which keeps them inside)."""
     return sessions_path(engine.url.database) if engine.dialect.name == "sqlite" else None  # type: ignore[arg-type]
+
+
+@contextmanager
+def another_worker_writing(database: Path | str) -> Iterator[None]:
+    """Hold an SQLite file's write lock, as another worker in the middle of a write would."""
+    other_worker = sqlite3.connect(database, isolation_level=None)
+    other_worker.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        other_worker.execute("COMMIT")
+        other_worker.close()
 
 
 async def count_stored(engine: AsyncEngine) -> tuple[int, int]:

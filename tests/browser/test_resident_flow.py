@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 from talking.db.engine import create_engine
 from talking.questionnaires.schemas import QuestionCreate, SurveyCreate
 from talking.questionnaires.services import create_survey, publish
+from talking.surveys.writer import REFERENCE_PATTERN
 
 from .conftest import SCREENSHOTS, assert_accessible, site_on
 
@@ -276,7 +277,7 @@ def test_keyboard_only_journey_passes_axe(browser: Browser, site: Site, javascri
         page.keyboard.press("Enter")
         page.wait_for_url(f"{base}/done")
         assert_page(visit, "Your answers have been sent")
-        expect(page.locator(".govuk-panel__body")).to_contain_text(re.compile(r"LT-[0-9A-Z]{4}-[0-9A-Z]{4}"))
+        expect(page.locator(".govuk-panel__body")).to_contain_text(re.compile(REFERENCE_PATTERN))
         audit(visit, "done")
 
         page.goto(f"{site.url}/surveys/999")
@@ -343,7 +344,7 @@ def test_journey_with_javascript_off(browser: Browser, site: Site) -> None:
         page.get_by_role("button", name="Submit").click()
         page.wait_for_url(f"{base}/done")
         assert_page(visit, "Your answers have been sent")
-        expect(page.locator(".govuk-panel__body")).to_contain_text(re.compile(r"LT-[0-9A-Z]{4}-[0-9A-Z]{4}"))
+        expect(page.locator(".govuk-panel__body")).to_contain_text(re.compile(REFERENCE_PATTERN))
         # Back to the check page after sending: the answers are gone, so the journey starts again.
         page.goto(f"{base}/check")
         page.wait_for_url(f"{base}/district")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sqlite3
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.db.models import responses
 
-from ..conftest import count_stored, live_server, publish_survey
+from ..conftest import another_worker_writing, count_stored, live_server, publish_survey
 
 
 @pytest.fixture
@@ -67,18 +66,13 @@ async def test_a_response_waits_for_another_workers_write_lock(
     survey_id = await publish_survey(engine)
     with live_server(database_url, tmp_path) as server:
         async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
-            other_worker = sqlite3.connect(engine.url.database or "", isolation_level=None)
-            other_worker.execute("BEGIN IMMEDIATE")  # holds the write lock
-            try:
+            with another_worker_writing(engine.url.database or ""):
                 body = {"district": "E07000117", "picks": ["fraud", "burglary"]}
                 posting = asyncio.create_task(http.post(f"/api/v1/surveys/{survey_id}/responses", json=body))
                 await asyncio.sleep(0.5)
                 assert not posting.done()  # waiting for the lock, not refused
                 assert (await http.get("/healthz")).status_code == 200  # the server serves on meanwhile
                 assert await count_stored(engine) == (0, 0)
-            finally:
-                other_worker.execute("COMMIT")
-                other_worker.close()
             response = await asyncio.wait_for(posting, 5)
     assert response.status_code == 201, response.text
     assert await count_stored(engine) == (1, 2)

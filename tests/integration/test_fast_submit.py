@@ -27,6 +27,7 @@ from talking.app import create_app
 from talking.db.models import response_picks, responses, surveys
 from talking.settings import Settings
 from talking.surveys.fast_submit import FastSubmit
+from talking.surveys.writer import REFERENCE_PATTERN
 
 from ..conftest import count_stored, live_server, publish_survey
 
@@ -40,7 +41,7 @@ SECURITY_HEADERS = {
 }
 # Added by the HTTP server, not the app.
 TRANSPORT_HEADERS = {b"date", b"server", b"connection", b"keep-alive"}
-RECEIPT = re.compile(rb'\{"id":(\d+),"reference":"LT-[0-9A-Z]{4}-[0-9A-Z]{4}"\}')
+RECEIPT = re.compile(rb'\{"id":(\d+),"reference":"' + REFERENCE_PATTERN.encode() + rb'"\}')
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -53,10 +54,21 @@ def test_downgrade_to_base_and_back(tmp_path) -> None:
     migrate.upgrade(url)
 
 
+def insert_open_survey(db: sqlite3.Connection, title: str, max_picks: int, issue_codes: list[str]) -> None:
+    """Survey 1, open, offering these issues in order: plain SQL, as the schema is an older revision's."""
+    db.execute(
+        "INSERT INTO surveys (id, title, introduction, max_picks, status, created_at, updated_at, ask_about_you,"
+        " wave) VALUES (1, ?, '', ?, 'open', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1, 1)",
+        (title, max_picks),
+    )
+    db.executemany(
+        "INSERT INTO survey_issues VALUES (1, ?, ?, ?)",
+        [(code, position, code.title()) for position, code in enumerate(issue_codes)],
+    )
+
+
 def test_0003_fills_ranked_picks_and_tallies_from_answers_already_stored(tmp_path) -> None:
     """A database that took answers before the tallies existed gets them counted on upgrade."""
-    import sqlite3
-
     import numpy as np
 
     from analysis.data import pick_stats
@@ -68,12 +80,7 @@ def test_0003_fills_ranked_picks_and_tallies_from_answers_already_stored(tmp_pat
     answers = [("E07000123", "45-54", ["burglary", "speeding", "fraud"]), ("E07000123", None, ["fraud"])]
     answers += [("E07000117", "75-and-over", ["speeding", "burglary"])] * 3
     with sqlite3.connect(path) as db:
-        db.execute(
-            "INSERT INTO surveys (id, title, introduction, max_picks, status, created_at, updated_at, ask_about_you,"
-            " wave) VALUES (1, 'Old', '', 3, 'open', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1, 1)"
-        )
-        for position, code in enumerate(["burglary", "speeding", "fraud"]):
-            db.execute("INSERT INTO survey_issues VALUES (1, ?, ?, ?)", (code, position, code.title()))
+        insert_open_survey(db, "Old", 3, ["burglary", "speeding", "fraud"])
         for number, (district, age, picks) in enumerate(answers):
             response_id = db.execute(
                 "INSERT INTO responses (survey_id, reference, district_code, age_band, channel, submitted_at)"
@@ -100,17 +107,11 @@ def test_0003_fills_ranked_picks_and_tallies_from_answers_already_stored(tmp_pat
 
 def test_0004_downgrade_gives_picks_their_district_back(tmp_path) -> None:
     """0004 drops the picks' copy of the district; going back to 0003 fills it from the responses."""
-    import sqlite3
-
     path = tmp_path / "new.db"
     url = f"sqlite+aiosqlite:///{path}"
     migrate.upgrade(url)
     with sqlite3.connect(path) as db:
-        db.execute(
-            "INSERT INTO surveys (id, title, introduction, max_picks, status, created_at, updated_at, ask_about_you,"
-            " wave) VALUES (1, 'New', '', 2, 'open', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1, 1)"
-        )
-        db.execute("INSERT INTO survey_issues VALUES (1, 'fraud', 0, 'Fraud'), (1, 'burglary', 1, 'Burglary')")
+        insert_open_survey(db, "New", 2, ["fraud", "burglary"])
         for number, district in enumerate(["E07000123", "E07000117"], start=1):
             db.execute(
                 "INSERT INTO responses (id, survey_id, reference, district_code, channel, submitted_at)"

@@ -21,6 +21,7 @@ from talking.db.models import response_answers, response_picks, responses, surve
 from talking.questionnaires.schemas import QuestionCreate, SurveyCreate
 from talking.questionnaires.services import create_survey, publish
 from talking.surveys.fast_pages import FastPages
+from talking.surveys.writer import REFERENCE_PATTERN
 
 Client = AsyncTestClient[Litestar]
 
@@ -222,7 +223,7 @@ async def test_full_journey_stores_the_response(client: Client, open_survey: int
     done = await client.get(f"{base}/done")
     assert done.status_code == 200
     titles.add(title(done.text))
-    reference = re.search(r"<strong>(LT-[0-9A-Z]{4}-[0-9A-Z]{4})</strong>", done.text).group(1)
+    reference = re.search(f"<strong>({REFERENCE_PATTERN})</strong>", done.text).group(1)
     assert "govuk-panel--confirmation" in done.text
     assert "What happens next" in done.text
 

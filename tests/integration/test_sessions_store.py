@@ -16,7 +16,7 @@ from talking.db.models import web_sessions
 from talking.session_stamps import SessionStamps
 from talking.sessions import DatabaseStore, SessionFile
 
-from ..conftest import sessions_file
+from ..conftest import another_worker_writing, sessions_file
 from .staff_helpers import Client, submit
 
 PRESTON = "E07000123"
@@ -162,17 +162,12 @@ async def test_a_write_waits_for_another_workers_lock_without_blocking_the_loop(
         pytest.skip("SQLite's file lock")
     store = DatabaseStore(engine)
     await store.set("k", b"one", expires_in=60)  # creates the file
-    other_worker = sqlite3.connect(path, isolation_level=None)
-    other_worker.execute("BEGIN IMMEDIATE")  # holds the write lock
-    try:
+    with another_worker_writing(path):
         writing = asyncio.create_task(store.set("k", b"two", expires_in=60))
         for _ in range(20):  # the event loop goes on: were the write waiting inside SQLite, this
             await asyncio.sleep(0.005)  # loop could not run until its busy timeout made it fail
         assert not writing.done()  # still waiting for the lock, not failed
         assert await DatabaseStore(engine).get("k") == b"one"  # readers are not blocked
-    finally:
-        other_worker.execute("COMMIT")
-        other_worker.close()
     await asyncio.wait_for(writing, 5)
     assert await DatabaseStore(engine).get("k") == b"two"
 

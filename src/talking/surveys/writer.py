@@ -42,6 +42,8 @@ _GATHER_ROUNDS = 4
 # Crockford's base32 without I, L, O, U: easy to read aloud and type from a confirmation page.
 _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _TO_CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _REFERENCE_ALPHABET)
+# What a reference looks like, for whoever needs to find one in a page or a receipt.
+REFERENCE_PATTERN = f"LT-[{_REFERENCE_ALPHABET}]{{4}}-[{_REFERENCE_ALPHABET}]{{4}}"
 
 
 def new_references(count: int) -> list[str]:
