@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     catalogue = SurveyCatalogue(engine)
     writer = ResponseWriter(engine, max_batch=settings.max_batch)
     reports = ReportCache(engine, settings=report_settings(settings))
+    store = session_store(settings, engine)
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
@@ -95,6 +96,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             yield
         finally:
             await writer.stop()
+            if isinstance(store, DatabaseStore):
+                await store.close()
             await engine.dispose()
 
     sqlalchemy = SQLAlchemyAsyncConfig(
@@ -131,7 +134,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             }
         ),
         lifespan=[lifespan],
-        stores={"sessions": session_store(settings, engine)},
+        stores={"sessions": store},
         # Order matters: the session is loaded before we look in it for a signed-in user.
         middleware=[CspNonceMiddleware(), sessions.middleware, PrincipalMiddleware()],
         before_send=[add_security_headers],

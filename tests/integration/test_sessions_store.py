@@ -6,17 +6,21 @@ import asyncio
 import multiprocessing
 import sqlite3
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from litestar import Litestar
+from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from talking.db.engine import create_engine
 from talking.db.models import web_sessions
-from talking.session_stamps import SessionStamps
-from talking.sessions import DatabaseStore, SessionFile
+from talking.sessions import DatabaseStore, EngineSessions, PostgresSessions, SessionFile
+from talking.sessions.stamps import SessionStamps
 
 from ..conftest import another_worker_writing, sessions_file
+from .conftest import NewStore
 from .staff_helpers import Client, submit
 
 PRESTON = "E07000123"
@@ -46,8 +50,8 @@ async def stored_rows(engine: AsyncEngine) -> int:
     return len(await stored(engine))
 
 
-async def test_set_get_delete(engine: AsyncEngine) -> None:
-    store = DatabaseStore(engine)
+async def test_set_get_delete(engine: AsyncEngine, new_store: NewStore) -> None:
+    store = new_store()
     assert await store.get("k") is None
     await store.set("k", b"value", expires_in=60)
     assert await store.get("k") == b"value"
@@ -60,33 +64,35 @@ async def test_set_get_delete(engine: AsyncEngine) -> None:
     assert await stored_rows(engine) == 0
 
 
-async def test_expired_values_are_gone(engine: AsyncEngine) -> None:
-    store = DatabaseStore(engine)
+async def test_expired_values_are_gone(engine: AsyncEngine, new_store: NewStore) -> None:
+    store = new_store()
     await store.set("short", b"v", expires_in=1)
     await asyncio.sleep(1.1)
     assert await store.get("short") is None
     assert not await store.exists("short")
 
 
-async def test_another_worker_sees_the_write(engine: AsyncEngine) -> None:
+async def test_another_worker_sees_the_write(engine: AsyncEngine, new_store: NewStore) -> None:
     """Two stores on one database stand for two worker processes."""
-    worker_a, worker_b = DatabaseStore(engine), DatabaseStore(engine)
+    worker_a, worker_b = new_store(), new_store()
     await worker_a.set("shared", b"one", expires_in=60)
     assert await worker_b.get("shared") == b"one"
     await worker_b.set("shared", b"two", expires_in=60)
     assert await worker_a.get("shared") == b"two"
 
 
-async def test_delete_all(engine: AsyncEngine) -> None:
-    store = DatabaseStore(engine)
+async def test_delete_all(engine: AsyncEngine, new_store: NewStore) -> None:
+    store = new_store()
     for i in range(5):
         await store.set(f"k{i}", b"v", expires_in=60)
     await store.delete_all()
     assert await stored_rows(engine) == 0
 
 
-async def test_a_changed_session_is_saved_and_an_unchanged_one_is_not_rewritten(engine: AsyncEngine) -> None:
-    store = DatabaseStore(engine)
+async def test_a_changed_session_is_saved_and_an_unchanged_one_is_not_rewritten(
+    engine: AsyncEngine, new_store: NewStore
+) -> None:
+    store = new_store()
     await store.set("k", b'{"survey:1":{}}', expires_in=3600)
     first = (await stored(engine))["k"]
     assert store.writes == 1
@@ -103,7 +109,7 @@ async def test_a_changed_session_is_saved_and_an_unchanged_one_is_not_rewritten(
     assert value == b'{"survey:1":{"district":"E07000123"}}'
     assert expires_at > first[1]
     # Another worker (another store) that never read it writes even the same value: it cannot know.
-    other = DatabaseStore(engine)
+    other = new_store()
     await asyncio.sleep(0.01)
     await other.set("k", value, expires_in=3600)
     assert other.writes == 1
@@ -156,32 +162,35 @@ async def test_sqlite_sessions_have_their_own_file_and_responses_stay_fully_sync
         assert conn.execute(text("PRAGMA synchronous")).scalar_one() == 2
 
 
-async def test_a_write_waits_for_another_workers_lock_without_blocking_the_loop(engine: AsyncEngine) -> None:
+async def test_a_write_waits_for_another_workers_lock_without_blocking_the_loop(
+    engine: AsyncEngine, new_store: NewStore
+) -> None:
     path = sessions_file(engine)
     if path is None:
         pytest.skip("SQLite's file lock")
-    store = DatabaseStore(engine)
+    store = new_store()
     await store.set("k", b"one", expires_in=60)  # creates the file
     with another_worker_writing(path):
         writing = asyncio.create_task(store.set("k", b"two", expires_in=60))
         for _ in range(20):  # the event loop goes on: were the write waiting inside SQLite, this
             await asyncio.sleep(0.005)  # loop could not run until its busy timeout made it fail
         assert not writing.done()  # still waiting for the lock, not failed
-        assert await DatabaseStore(engine).get("k") == b"one"  # readers are not blocked
+        assert await new_store().get("k") == b"one"  # readers are not blocked
     await asyncio.wait_for(writing, 5)
-    assert await DatabaseStore(engine).get("k") == b"two"
+    assert await new_store().get("k") == b"two"
 
 
-def file_store(engine: AsyncEngine) -> DatabaseStore:
-    """A session store on SQLite's sessions file (skips the test on PostgreSQL)."""
-    store = DatabaseStore(engine)
+def file_store(store: DatabaseStore) -> DatabaseStore:
+    """The store, if it keeps sessions in SQLite's sessions file (else the test is skipped)."""
     if not isinstance(store.backend, SessionFile):
         pytest.skip("PostgreSQL reads sessions every time: workers on other machines may write them")
     return store
 
 
-async def test_a_worker_remembers_a_session_until_another_worker_writes_it(engine: AsyncEngine) -> None:
-    worker_a, worker_b = file_store(engine), file_store(engine)
+async def test_a_worker_remembers_a_session_until_another_worker_writes_it(
+    engine: AsyncEngine, new_store: NewStore
+) -> None:
+    worker_a, worker_b = file_store(new_store()), file_store(new_store())
     file_a = worker_a.backend
     assert isinstance(file_a, SessionFile)
     await worker_a.set("k", b"one", expires_in=60)
@@ -203,8 +212,8 @@ async def test_a_worker_remembers_a_session_until_another_worker_writes_it(engin
     assert file_a.reads == 4
 
 
-async def test_a_remembered_session_still_expires(engine: AsyncEngine) -> None:
-    store = file_store(engine)
+async def test_a_remembered_session_still_expires(engine: AsyncEngine, new_store: NewStore) -> None:
+    store = file_store(new_store())
     await store.set("short", b"v", expires_in=1)
     assert await store.get("short") == b"v"
     await asyncio.sleep(1.1)
@@ -212,9 +221,11 @@ async def test_a_remembered_session_still_expires(engine: AsyncEngine) -> None:
     assert not await store.exists("short")
 
 
-async def test_a_write_waits_while_another_worker_is_writing_a_session(engine: AsyncEngine) -> None:
+async def test_a_write_waits_while_another_worker_is_writing_a_session(
+    engine: AsyncEngine, new_store: NewStore
+) -> None:
     """Writes hold the shared stamps' lock until their stamp has moved on; the next one waits its turn."""
-    store = file_store(engine)
+    store = file_store(new_store())
     await store.set("k", b"one", expires_in=60)
     assert isinstance(store.backend, SessionFile)
     other_worker = SessionStamps(store.backend.path.with_suffix(".stamps"))
@@ -236,7 +247,7 @@ async def test_a_write_waits_while_another_worker_is_writing_a_session(engine: A
         other_worker.close()
     assert writing is not None
     await asyncio.wait_for(writing, 5)
-    assert await DatabaseStore(engine).get("k") == b"two"
+    assert await new_store().get("k") == b"two"
 
 
 def _write_slowly_in_a_forked_worker(store: DatabaseStore, started: multiprocessing.synchronize.Event) -> None:
@@ -255,9 +266,9 @@ def _write_slowly_in_a_forked_worker(store: DatabaseStore, started: multiprocess
     write_slowly(*backend._connect())  # what backend.run does, without an event loop
 
 
-async def test_a_forked_worker_takes_the_write_lock_for_itself(engine: AsyncEngine) -> None:
+async def test_a_forked_worker_takes_the_write_lock_for_itself(engine: AsyncEngine, new_store: NewStore) -> None:
     """A forked worker must not share its parent's lock: the parent's write waits for the child's."""
-    store = file_store(engine)
+    store = file_store(new_store())
     await store.set("k", b"parent, before", expires_in=60)  # the parent has opened the file and stamps
     context = multiprocessing.get_context("fork")
     started = context.Event()
@@ -271,3 +282,59 @@ async def test_a_forked_worker_takes_the_write_lock_for_itself(engine: AsyncEngi
     assert child.exitcode == 0
     assert (await stored(engine))["k"][0] == b"parent, after"
     assert await store.get("k") == b"parent, after"
+
+
+async def test_the_engine_backend_keeps_sessions_in_the_databases_own_table(engine: AsyncEngine) -> None:
+    """The fallback for an SQLite database with no file to put sessions beside, held to the same behaviour."""
+    backend = EngineSessions(engine)
+    expiry = datetime.now(UTC) + timedelta(minutes=5)
+    assert await backend.read("k") is None
+    await backend.upsert("k", b"one", expiry, sweep_before=None)
+    assert await backend.read("k") == (b"one", expiry)
+    await backend.upsert("gone", b"old", expiry - timedelta(minutes=10), sweep_before=None)
+    await backend.upsert("k", b"two", expiry, sweep_before=datetime.now(UTC))  # sweeps out "gone"
+    assert await backend.read("k") == (b"two", expiry)
+    assert await backend.read("gone") is None
+    await backend.renew("k", expiry + timedelta(minutes=1))
+    assert await backend.read("k") == (b"two", expiry + timedelta(minutes=1))
+    await backend.delete("k")
+    assert await backend.read("k") is None
+    await backend.upsert("k", b"three", None, sweep_before=None)
+    await backend.delete_all()
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(func.count()).select_from(web_sessions))).scalar_one() == 0
+    await backend.close()
+
+
+async def test_postgresql_sessions_have_a_pool_of_their_own_closed_with_the_app(
+    app: Litestar, engine: AsyncEngine, open_survey: int
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's sessions pool")
+    store: DatabaseStore = app.stores.get("sessions")  # type: ignore[assignment]
+    backend = store.backend
+    assert isinstance(backend, PostgresSessions)
+    async with AsyncTestClient(app=app) as client:  # the app starts, and stops when this ends
+        district = f"/surveys/{open_survey}/district"
+        assert (await submit(client, district, district, {"district": PRESTON})).status_code == 303
+        session_id = client.cookies["talking_session"]
+        pool = backend._pool  # opened on first use, in the app's event loop
+        assert pool is not None and not pool.is_closing()
+    assert session_id in await stored(engine)  # in the database's own table
+    assert pool.is_closing() and backend._pool is None  # closed when the app stopped
+    assert await backend.read(session_id) is not None  # the next use opens another
+    await backend.close()
+
+
+async def test_postgresql_sessions_connect_as_the_engine_does(engine: AsyncEngine, database_url: str) -> None:
+    """Options SQLAlchemy keeps for itself in the URL are not handed on to asyncpg."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's sessions pool")
+    other = create_engine(f"{database_url}?prepared_statement_cache_size=50")
+    backend = PostgresSessions(other)
+    try:
+        await backend.upsert("k", b"v", None, sweep_before=None)
+        assert await backend.read("k") == (b"v", None)
+    finally:
+        await backend.close()
+        await other.dispose()

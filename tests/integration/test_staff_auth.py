@@ -19,10 +19,10 @@ from talking import audit
 from talking.app import create_app
 from talking.db.engine import create_engine
 from talking.db.models import api_tokens, audit_events, sign_in_throttle, users
-from talking.sessions import DatabaseStore
 from talking.settings import Settings
 
 from ..conftest import STAFF_PASSWORD, make_token, make_user
+from .conftest import NewStore
 from .staff_helpers import (
     GENERIC_REFUSAL,
     SESSION_COOKIE,
@@ -207,7 +207,7 @@ async def test_repeated_failures_are_throttled_alike_for_known_and_unknown(
 
 
 async def test_session_id_changes_on_sign_in(
-    client: Client, engine: AsyncEngine, staff_id: int, open_survey: int
+    client: Client, new_store: NewStore, staff_id: int, open_survey: int
 ) -> None:
     # A resident's half-answered survey gives the browser a session before anyone signs in.
     started = await submit(
@@ -218,7 +218,7 @@ async def test_session_id_changes_on_sign_in(
     await sign_in(client, STAFF)
     after = client.cookies[SESSION_COOKIE]
     assert after != before
-    stored = DatabaseStore(engine)  # the sessions as any worker finds them
+    stored = new_store()  # the sessions as any worker finds them
     assert not await stored.exists(before)  # the old id is gone, so nobody who knew it is signed in
     assert await stored.exists(after)
 

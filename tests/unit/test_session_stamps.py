@@ -1,4 +1,4 @@
-"""The write stamps shared by every worker (talking.session_stamps), on a real file and real processes."""
+"""The write stamps shared by every worker (talking.sessions.stamps), on a real file and real processes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from talking.db.engine import is_sqlite_busy
-from talking.session_stamps import SLOTS, SessionStamps, StampsBusy
+from talking.sessions.stamps import SLOTS, SessionStamps, StampsBusy
 
 
 @pytest.fixture

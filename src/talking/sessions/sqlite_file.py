@@ -1,7 +1,4 @@
-"""Server-side web sessions, shared by every worker: in their own SQLite file, or in PostgreSQL.
-
-Litestar's session middleware writes the whole session back after every request; most requests
-do not change it, so the store skips writes whose value is what the same process just read.
+"""Sessions in an SQLite file of their own, beside an SQLite database.
 
 On SQLite, sessions live in a file of their own beside the database (``talking.db`` ->
 ``talking.sessions.db``), not in the database's ``web_sessions`` table, for two reasons measured
@@ -24,190 +21,43 @@ pause, so the event loop keeps running. The file holds nothing that must be kept
 creates its table if missing, and deleting the file (with the service stopped) signs everyone out.
 
 Each process also remembers the sessions it last read or wrote, and serves a resident's next
-request from memory as long as the shared write stamps (``talking.session_stamps``) show that no
+request from memory as long as the shared write stamps (``talking.sessions.stamps``) show that no
 other worker has written that session since. Under load the read it saves was a tenth of a page's
 CPU.
-
-PostgreSQL (and an in-memory SQLite database) keeps sessions in the database's ``web_sessions``
-table through the async engine, and reads them every time: workers on other machines may write them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import random
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any, TypeVar
 
-from litestar.stores.base import Store
-from sqlalchemy import Insert, bindparam, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from talking.db.engine import retry_while_busy
 from talking.db.models import web_sessions
-from talking.session_stamps import SessionStamps
+from talking.sessions.stamps import SessionStamps
+from talking.sessions.statements import (
+    DELETE_EVERY,
+    DELETE_EXPIRED,
+    DELETE_ONE,
+    RENEW_ONE,
+    SELECT_ONE,
+    Row,
+    upsert_statement,
+)
 
-# How many recently seen sessions this process remembers, to skip unchanged writes.
-_REMEMBERED = 10_000
-# About one write in this many also sweeps out expired sessions.
-_SWEEP_EVERY = 500
-# How many session values a process keeps in memory (sessions file only): a miss is just a read.
+# How many session values a process keeps in memory: a miss is just a read.
 _KEPT_VALUES = 4_096
 
 T = TypeVar("T")
-# A stored session: its value and expiry.
-Row = tuple[bytes, datetime | None]
-
-
-# The operations on sessions, defined once for both backends: EngineSessions runs them through the
-# engine, SessionFile runs them compiled for sqlite3. Parameters: session_key, new_value,
-# new_expiry, cutoff.
-_SELECT_ONE = select(web_sessions.c.value, web_sessions.c.expires_at).where(
-    web_sessions.c.key == bindparam("session_key")
-)
-_RENEW_ONE = (
-    update(web_sessions)
-    .where(web_sessions.c.key == bindparam("session_key"))
-    .values(expires_at=bindparam("new_expiry"))
-)
-_DELETE_ONE = delete(web_sessions).where(web_sessions.c.key == bindparam("session_key"))
-_DELETE_EVERY = delete(web_sessions)
-_DELETE_EXPIRED = delete(web_sessions).where(web_sessions.c.expires_at <= bindparam("cutoff"))
-
-
-def _upsert_statement(dialect: ModuleType) -> Insert:
-    """Insert or replace one session, in PostgreSQL's or SQLite's ``ON CONFLICT`` form."""
-    statement = dialect.insert(web_sessions).values(
-        key=bindparam("session_key"), value=bindparam("new_value"), expires_at=bindparam("new_expiry")
-    )
-    return statement.on_conflict_do_update(
-        index_elements=[web_sessions.c.key],
-        set_={"value": statement.excluded.value, "expires_at": statement.excluded.expires_at},
-    )
-
-
-class DatabaseStore(Store):
-    """A Litestar Store for web sessions: an SQLite file of their own, or PostgreSQL's ``web_sessions``."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        # Where the rows live: the same five operations either way.
-        self.backend: SessionFile | EngineSessions = SessionFile.for_engine(engine) or EngineSessions(engine)
-        # key -> (digest of value, expiry) as last read or written by this process
-        self._seen: OrderedDict[str, tuple[bytes, datetime | None]] = OrderedDict()
-        # Rows this process has written (inserted, updated or deleted); for tests and benchmarks.
-        self.writes = 0
-
-    def _remember(self, key: str, value: bytes, expires_at: datetime | None) -> None:
-        self._seen[key] = (hashlib.blake2b(value, digest_size=16).digest(), expires_at)
-        self._seen.move_to_end(key)
-        while len(self._seen) > _REMEMBERED:
-            self._seen.popitem(last=False)
-
-    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
-        """The value stored under ``key``, or None if absent or expired."""
-        now = datetime.now(UTC)
-        row = await self.backend.read(key)
-        if row is None or (row[1] is not None and row[1] <= now):
-            self._seen.pop(key, None)
-            return None
-        value, expires_at = row
-        if renew_for is not None:
-            expires_at = now + _as_timedelta(renew_for)
-            await self.backend.renew(key, expires_at)
-            self.writes += 1
-        self._remember(key, value, expires_at)
-        return value
-
-    async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
-        """Store ``value`` under ``key``, unless it is unchanged and not near expiry."""
-        data = value.encode() if isinstance(value, str) else value
-        now = datetime.now(UTC)
-        lifetime = _as_timedelta(expires_in) if expires_in is not None else None
-        expires_at = now + lifetime if lifetime is not None else None
-        seen = self._seen.get(key)
-        unchanged = seen is not None and seen[0] == hashlib.blake2b(data, digest_size=16).digest()
-        # Unchanged: only push the expiry back once half its life has gone.
-        if unchanged and (lifetime is None or seen[1] is None or seen[1] - now > lifetime / 2):
-            return
-        sweep_before = now if random.randrange(_SWEEP_EVERY) == 0 else None
-        await self.backend.upsert(key, data, expires_at, sweep_before)
-        self.writes += 1
-        self._remember(key, data, expires_at)
-
-    async def delete(self, key: str) -> None:
-        """Remove ``key``; a no-op (and no write) if it was never stored."""
-        self._seen.pop(key, None)
-        if not await self.exists(key):
-            return
-        await self.backend.delete(key)
-        self.writes += 1
-
-    async def delete_all(self) -> None:
-        """Remove every session (signs everyone out)."""
-        self._seen.clear()
-        await self.backend.delete_all()
-        self.writes += 1
-
-    async def exists(self, key: str) -> bool:
-        """Whether ``key`` holds an unexpired value."""
-        row = await self.backend.read(key)
-        return row is not None and (row[1] is None or row[1] > datetime.now(UTC))
-
-    async def expires_in(self, key: str) -> int | None:
-        """Seconds until ``key`` expires, or None if it does not expire or is absent."""
-        row = await self.backend.read(key)
-        if row is None or row[1] is None:
-            return None
-        return max(0, int((row[1] - datetime.now(UTC)).total_seconds()))
-
-
-class EngineSessions:
-    """Sessions in the database's own ``web_sessions`` table, through the async engine.
-
-    For PostgreSQL, and for an in-memory SQLite database (which has no file beside it).
-    """
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self._upsert = _upsert_statement(postgresql if engine.dialect.name == "postgresql" else sqlite)
-
-    async def read(self, key: str) -> Row | None:
-        """The stored value and expiry of ``key``."""
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(_SELECT_ONE, {"session_key": key})).first()
-        return None if row is None else (bytes(row.value), row.expires_at)
-
-    async def upsert(self, key: str, value: bytes, expires_at: datetime | None, sweep_before: datetime | None) -> None:
-        """Insert or replace ``key``; sometimes also remove expired sessions."""
-        async with self.engine.begin() as conn:
-            await conn.execute(self._upsert, {"session_key": key, "new_value": value, "new_expiry": expires_at})
-            if sweep_before is not None:
-                await conn.execute(_DELETE_EXPIRED, {"cutoff": sweep_before})
-
-    async def renew(self, key: str, expires_at: datetime) -> None:
-        """Push back the expiry of ``key``."""
-        async with self.engine.begin() as conn:
-            await conn.execute(_RENEW_ONE, {"session_key": key, "new_expiry": expires_at})
-
-    async def delete(self, key: str) -> None:
-        """Remove ``key``."""
-        async with self.engine.begin() as conn:
-            await conn.execute(_DELETE_ONE, {"session_key": key})
-
-    async def delete_all(self) -> None:
-        """Remove every session."""
-        async with self.engine.begin() as conn:
-            await conn.execute(_DELETE_EVERY)
 
 
 def sessions_path(database: str) -> Path:
@@ -236,12 +86,12 @@ class SessionFile:
     _READ, _UPSERT, _RENEW, _DELETE, _DELETE_ALL, _SWEEP = (
         str(statement.compile(dialect=sqlite.dialect(paramstyle="named")))
         for statement in (
-            _SELECT_ONE,
-            _upsert_statement(sqlite),
-            _RENEW_ONE,
-            _DELETE_ONE,
-            _DELETE_EVERY,
-            _DELETE_EXPIRED,
+            SELECT_ONE,
+            upsert_statement(sqlite),
+            RENEW_ONE,
+            DELETE_ONE,
+            DELETE_EVERY,
+            DELETE_EXPIRED,
         )
     )
 
@@ -324,6 +174,17 @@ class SessionFile:
         """Remove every session."""
         await self.run(self._delete_all)
 
+    async def close(self) -> None:
+        """Close this process's connection and stamps (the next operation opens them again)."""
+        connection, stamps = self._connection, self._stamps
+        self._connection = self._stamps = None
+        self._kept.clear()
+        if self._forks == _forks_seen[0]:  # a parent's, after a fork, are the parent's to close
+            if connection is not None:
+                connection.close()
+            if stamps is not None:
+                stamps.close()
+
     # The operations, on this process's connection and stamps. Every write goes through
     # SessionStamps.write, so other workers stop trusting what they remember of that key.
 
@@ -404,7 +265,3 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 def _same(value: object) -> object:
     return value
-
-
-def _as_timedelta(value: int | timedelta) -> timedelta:
-    return value if isinstance(value, timedelta) else timedelta(seconds=value)

@@ -1,6 +1,6 @@
 """Write stamps shared by every worker: may a session this process remembers have changed since?
 
-Each worker remembers the sessions it last read or wrote (``sessions.SessionFile``), so that a
+Each worker remembers the sessions it last read or wrote (``sqlite_file.SessionFile``), so that a
 resident's next request needs no read of the sessions file: under load that read was a tenth of a
 page's CPU (benchmarks/flow.py). Another worker may have written the session in the meantime;
 this table says so, without a system call.
