@@ -14,7 +14,6 @@ Sessions are read every time: workers on other machines may have written them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +22,6 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import ClauseElement
 
-from talking.db.models import web_sessions
 from talking.sessions.statements import (
     DELETE_EVERY,
     DELETE_EXPIRED,
@@ -31,6 +29,7 @@ from talking.sessions.statements import (
     RENEW_ONE,
     SELECT_ONE,
     Row,
+    expiry_conversions,
     upsert_statement,
 )
 
@@ -67,10 +66,7 @@ class PostgresSessions:
     def __init__(self, engine: AsyncEngine) -> None:
         _args, params = engine.dialect.create_connect_args(engine.url)
         self._connect = {name: value for name, value in params.items() if name not in _SQLALCHEMY_ONLY}
-        # Times go in and come out as the column's own type has them (aware, UTC).
-        column_type = web_sessions.c.expires_at.type.dialect_impl(engine.dialect)
-        self._to_db: Callable[[Any], Any] = column_type.bind_processor(engine.dialect) or _same
-        self._from_db: Callable[[Any], Any] = column_type.result_processor(engine.dialect, None) or _same
+        self._to_db, self._from_db = expiry_conversions(engine.dialect)
         self._pool: asyncpg.Pool | None = None
         self._opening: asyncio.Lock | None = None
 
@@ -113,7 +109,3 @@ class PostgresSessions:
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
-
-
-def _same(value: object) -> object:
-    return value

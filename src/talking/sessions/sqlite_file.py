@@ -51,6 +51,7 @@ from talking.sessions.statements import (
     RENEW_ONE,
     SELECT_ONE,
     Row,
+    expiry_conversions,
     upsert_statement,
 )
 
@@ -97,10 +98,7 @@ class SessionFile:
 
     def __init__(self, path: Path, engine: AsyncEngine) -> None:
         self.path = path
-        # Times are stored as the database's own column stores them (UTC text that sorts in time order).
-        column_type = web_sessions.c.expires_at.type.dialect_impl(engine.dialect)
-        self._to_db: Callable[[Any], Any] = column_type.bind_processor(engine.dialect) or _same
-        self._from_db: Callable[[Any], Any] = column_type.result_processor(engine.dialect, None) or _same
+        self._to_db, self._from_db = expiry_conversions(engine.dialect)
         self._connection: sqlite3.Connection | None = None
         self._stamps: SessionStamps | None = None
         self._forks = -1  # _forks_seen when the connection was opened
@@ -261,7 +259,3 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _same(value: object) -> object:
-    return value

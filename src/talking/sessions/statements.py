@@ -7,10 +7,12 @@ cutoff.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from types import ModuleType
+from typing import Any
 
-from sqlalchemy import Insert, bindparam, delete, select, update
+from sqlalchemy import Dialect, Insert, bindparam, delete, select, update
 
 from talking.db.models import web_sessions
 
@@ -39,3 +41,14 @@ def upsert_statement(dialect: ModuleType) -> Insert:
         index_elements=[web_sessions.c.key],
         set_={"value": statement.excluded.value, "expires_at": statement.excluded.expires_at},
     )
+
+
+def expiry_conversions(dialect: Dialect) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    """How the expiry goes to and comes from a driver, as the column's own type does it (aware UTC
+    in and out; on SQLite, UTC text that sorts in time order)."""
+    column_type = web_sessions.c.expires_at.type.dialect_impl(dialect)
+    return column_type.bind_processor(dialect) or _same, column_type.result_processor(dialect, None) or _same
+
+
+def _same(value: object) -> object:
+    return value
