@@ -48,6 +48,7 @@ bench: install ## Run the benchmarks and print their figures
 	$(PY) benchmarks/ingest.py --database postgres
 	$(PY) benchmarks/writer.py
 	$(PY) benchmarks/flow.py
+	$(PY) benchmarks/flow.py --workers 2
 	$(PY) benchmarks/report.py
 
 lint: install ## ruff on the code, hadolint on the Containerfile

@@ -1,12 +1,13 @@
 """How many residents per second can go through the HTML survey, start page to confirmation?
 
 Starts a real server on a fresh database (as ingest.py does), publishes a survey, and lets many
-simulated residents answer it at once from this process. Each resident has its own keep-alive
-connection and cookie jar, and follows the real pages: it reads each page's form (action,
-``_csrf_token`` and other hidden inputs, field names, option values), fills it in, posts it and
-follows the 303 to the next page, until the confirmation page shows a reference. It does not
-know the page order: it answers whatever form the server shows, so a new page in the journey
-needs no change here.
+simulated residents answer it at once from this process. Each journey is a new resident, with a
+keep-alive connection and a cookie jar of its own, as a new browser would come (so the server's
+workers share the residents out as they arrive). It follows the real pages: it reads each page's
+form (action, ``_csrf_token`` and other hidden inputs, field names, option values), fills it in,
+posts it and follows the 303 to the next page, until the confirmation page shows a reference. It
+does not know the page order: it answers whatever form the server shows, so a new page in the
+journey needs no change here.
 
 Afterwards the responses stored for the survey must be exactly the journeys that reached the
 confirmation page (same count, and every reference shown exists), or the script exits 1.
@@ -216,7 +217,9 @@ class Tally:
 
 
 class Resident:
-    """One simulated resident at a time on one connection: a fresh cookie jar per journey."""
+    """One simulated resident at a time: each journey is a newcomer, with a new keep-alive
+    connection (as a new browser opens; the server's workers share new connections out between
+    them) and an empty cookie jar."""
 
     def __init__(self, server: Server, tally: Tally, survey_id: int, max_picks: int, rng: random.Random) -> None:
         self.server, self.tally = server, tally
@@ -273,6 +276,9 @@ class Resident:
     async def journey(self) -> str:
         """Answer the survey from its start page to the confirmation; returns the reference shown."""
         self.cookies = {}
+        if self.connection is not None and self.connection.transport is not None:
+            self.connection.transport.close()  # the last resident has gone
+        self.connection = None
         url = f"/surveys/{self.survey_id}"
         status, _head, page = await self.request("GET", url, "start")
         if status != 200:
