@@ -338,3 +338,26 @@ async def test_postgresql_sessions_connect_as_the_engine_does(engine: AsyncEngin
     finally:
         await backend.close()
         await other.dispose()
+
+
+async def test_postgresql_sessions_survive_the_server_dropping_their_connections(engine: AsyncEngine) -> None:
+    """A restart or failover drops every connection: the next request gets new ones, not an error."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's sessions pool")
+    backend = PostgresSessions(engine)
+    try:
+        await backend.upsert("k", b"v", None, sweep_before=None)
+        async with engine.connect() as conn:
+            dropped = await conn.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        assert dropped >= 1
+        await asyncio.sleep(0.2)  # the server's goodbye reaches the pool
+        assert await backend.read("k") == (b"v", None)
+        await backend.upsert("k", b"w", None, sweep_before=None)
+        assert await backend.read("k") == (b"w", None)
+    finally:
+        await backend.close()
