@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.db.engine import create_engine
 from talking.db.models import web_sessions
-from talking.sessions import DatabaseStore, EngineSessions, PostgresSessions, SessionFile
+from talking.sessions import DatabaseStore, EngineSessions, PostgresSessions, SessionFile, stamps_path
 from talking.sessions.stamps import SessionStamps
 
 from ..conftest import another_worker_writing, sessions_file
@@ -228,7 +228,7 @@ async def test_a_write_waits_while_another_worker_is_writing_a_session(
     store = file_store(new_store())
     await store.set("k", b"one", expires_in=60)
     assert isinstance(store.backend, SessionFile)
-    other_worker = SessionStamps(store.backend.path.with_suffix(".stamps"))
+    other_worker = SessionStamps(stamps_path(store.backend.path))
     release = asyncio.Event()
     loop = asyncio.get_running_loop()
     holding = loop.run_in_executor(

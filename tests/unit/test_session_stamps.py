@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from talking.db.engine import is_sqlite_busy
+from talking.sessions import sessions_path, stamps_path
 from talking.sessions.stamps import SLOTS, SessionStamps, StampsBusy
 
 
 @pytest.fixture
 def path(tmp_path: Path) -> Path:
-    return tmp_path / "talking.sessions.stamps"
+    return tmp_path / "talking.sessions.db-stamps"
 
 
 def test_a_new_table_is_sized_and_every_stamp_starts_at_zero(path: Path) -> None:
@@ -96,3 +97,10 @@ def test_another_process_writing_moves_this_processs_view_on(path: Path) -> None
     assert child.exitcode == 0
     assert stamps.stamp("key") == 1
     stamps.close()
+
+
+@pytest.mark.parametrize("database", ["var/talking.db", "var/talking", "var/answers.stamps", "var/x.sessions.db"])
+def test_the_stamps_file_sits_beside_the_sessions_file_and_is_never_it(database: str) -> None:
+    sessions = sessions_path(database)
+    assert stamps_path(sessions) == sessions.with_name(sessions.name + "-stamps")
+    assert len({Path(database), sessions, stamps_path(sessions)}) == 3

@@ -68,8 +68,9 @@ def sessions_path(database: str) -> Path:
 
 
 def stamps_path(sessions: Path) -> Path:
-    """The write stamps beside a sessions file: ``talking.sessions.db`` -> ``talking.sessions.stamps``."""
-    return sessions.with_suffix(".stamps")
+    """The write stamps beside a sessions file: ``talking.sessions.db`` -> ``talking.sessions.db-stamps``
+    (named as SQLite names the file's other companions, ``-wal`` and ``-shm``)."""
+    return sessions.with_name(f"{sessions.name}-stamps")
 
 
 class SessionFile:

@@ -6,7 +6,7 @@ page's CPU (benchmarks/flow.py). Another worker may have written the session in 
 this table says so, without a system call.
 
 The table is a small file beside the sessions file (``talking.sessions.db`` ->
-``talking.sessions.stamps``), mapped into the memory of every process that opens it: 65,536
+``talking.sessions.db-stamps``), mapped into the memory of every process that opens it: 65,536
 slots of 64 bits. A session key hashes to a slot (CRC-32, the same in every process). Every write
 to the sessions file goes through ``write``, which holds an exclusive ``flock`` on the table from
 before the write until it has moved the key's slot on to a new stamp, so stamps change in the
