@@ -228,10 +228,15 @@ class Resident:
         self.cookies: dict[str, str] = {}
         self.host_header = f"Host: {server.host}:{server.port}\r\n".encode()
 
+    def hang_up(self) -> None:
+        """Close this resident's connection, if it has one."""
+        if self.connection is not None and self.connection.transport is not None:
+            self.connection.transport.close()
+        self.connection = None
+
     async def _connection(self) -> Connection:
         if self.connection is None or not self.connection.usable():
-            if self.connection is not None and self.connection.transport is not None:
-                self.connection.transport.close()
+            self.hang_up()
             loop = asyncio.get_running_loop()
             _transport, self.connection = await loop.create_connection(Connection, self.server.host, self.server.port)
         return self.connection
@@ -276,9 +281,7 @@ class Resident:
     async def journey(self) -> str:
         """Answer the survey from its start page to the confirmation; returns the reference shown."""
         self.cookies = {}
-        if self.connection is not None and self.connection.transport is not None:
-            self.connection.transport.close()  # the last resident has gone
-        self.connection = None
+        self.hang_up()  # the last resident has gone
         url = f"/surveys/{self.survey_id}"
         status, _head, page = await self.request("GET", url, "start")
         if status != 200:
@@ -354,7 +357,7 @@ async def resident_loop(resident: Resident, tally: Tally) -> None:
             continue
         except (ConnectionError, OSError) as exc:
             tally.failures[type(exc).__name__] += 1
-            resident.connection = None
+            resident.hang_up()
             await asyncio.sleep(0.05)
             continue
         tally.references.append(reference)
@@ -420,8 +423,7 @@ async def drive(
     stop.set()
     await progress
     for resident in residents:
-        if resident.connection is not None and resident.connection.transport is not None:
-            resident.connection.transport.close()
+        resident.hang_up()
     return tally, cpu
 
 

@@ -93,11 +93,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         gc.freeze()
         await writer.start()
         try:
-            yield
+            async with store:  # Litestar's hook for a store to let go of what it holds (pool, file, client)
+                yield
         finally:
             await writer.stop()
-            if isinstance(store, DatabaseStore):
-                await store.close()
             await engine.dispose()
 
     sqlalchemy = SQLAlchemyAsyncConfig(

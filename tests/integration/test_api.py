@@ -15,7 +15,7 @@ from talking.db.models import response_picks, responses, surveys
 from talking.surveys.errors import SurveyNotOpen
 from talking.surveys.writer import PendingResponse, ResponseWriter
 
-from ..conftest import count_stored
+from ..conftest import count_stored, publish_survey
 
 PRESTON = "E07000123"
 PROBLEM = "application/problem+json"
@@ -282,15 +282,20 @@ async def test_openapi_documents_the_api(client: AsyncTestClient[Litestar]) -> N
 
 
 async def test_a_bulk_store_raises_a_refusal_instead_of_leaving_it_out(engine: AsyncEngine, open_survey: int) -> None:
-    """store_now (the demo loader's path) must not let a bulk load quietly miss answers."""
+    """store_now (the demo loader's path) must not let a bulk load quietly miss answers: it raises
+    the refusal, and the answers that could be stored are."""
+    still_open = await publish_survey(engine)
     async with engine.begin() as conn:
         await conn.execute(update(surveys).where(surveys.c.id == open_survey).values(status="closed"))
-    answer = {"survey_id": open_survey, "district": PRESTON, "comment": None, "age_band": None, "sex": None}
-    batch = [PendingResponse(**answer, picks=(code,), channel="web") for code in ("fraud", "alcohol")]
+    answer = {"district": PRESTON, "comment": None, "age_band": None, "sex": None, "channel": "web"}
+    batch = [
+        PendingResponse(**answer, survey_id=open_survey, picks=("fraud",)),
+        PendingResponse(**answer, survey_id=still_open, picks=("alcohol",)),
+    ]
     writer = ResponseWriter(engine)
     try:
         with pytest.raises(SurveyNotOpen):
             await writer.store_now(batch)
     finally:
         await writer.stop()
-    assert await count_stored(engine) == (0, 0)
+    assert await count_stored(engine) == (1, 1)

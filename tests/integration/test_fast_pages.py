@@ -33,10 +33,9 @@ from talking.surveys.fast_pages import ANSWERED_HERE, FastPages
 from talking.surveys.writer import REFERENCE_PATTERN
 
 from ..conftest import make_user, publish_survey
+from .conftest import STAFF
 from .staff_helpers import sign_in, sign_out
 from .test_resident_pages import PRESTON, QUESTIONS, RANKED, publish_custom
-
-STAFF = "staff@lancashire.test"
 
 
 @pytest.fixture

@@ -55,7 +55,7 @@ def test_downgrade_to_base_and_back(tmp_path) -> None:
 
 
 def insert_open_survey(db: sqlite3.Connection, title: str, max_picks: int, issue_codes: list[str]) -> None:
-    """Survey 1, open, offering these issues in order: plain SQL, as the schema is an older revision's."""
+    """Survey 1, open, offering these issues in order: plain SQL, so it works at any revision."""
     db.execute(
         "INSERT INTO surveys (id, title, introduction, max_picks, status, created_at, updated_at, ask_about_you,"
         " wave) VALUES (1, ?, '', ?, 'open', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1, 1)",

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from html import unescape
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from .staff_helpers import Client, error_summary, sign_out, submit
 from .test_questionnaire_pages import PRESTON, survey_form
 
@@ -22,7 +20,7 @@ def offered(html: str) -> list[tuple[str, str]]:
     return [(code, unescape(label)) for code, label in boxes]
 
 
-async def test_a_draft_edited_then_published_shows_its_new_issues(staff: Client, engine: AsyncEngine) -> None:
+async def test_a_draft_edited_then_published_shows_its_new_issues(staff: Client) -> None:
     created = await submit(staff, "/staff/surveys/new", "/staff/surveys/new", survey_form())
     assert created.status_code == 303, error_summary(created.text)
     survey_id = int(created.headers["location"].rsplit("/", 1)[1])

@@ -19,6 +19,7 @@ from talking.reports import service, tallies
 from talking.reports.data import AGE_MARGIN, load_frame, load_rows, load_sample, load_stats
 from talking.settings import Settings
 from talking.surveys.errors import SurveyNotFound
+from talking.surveys.schemas import Receipt
 from talking.surveys.writer import ResponseWriter, _write_batch
 from tests.conftest import DEMO_ISSUES, publish_survey
 
@@ -81,7 +82,8 @@ async def test_tallies_only_count_committed_answers_of_their_own_survey(each_dat
             answer.survey_id = first
         async with engine.connect() as conn:
             transaction = await conn.begin()
-            await conn.run_sync(_write_batch, lost)
+            outcomes, _claimed = await conn.run_sync(_write_batch, lost)
+            assert all(isinstance(outcome, Receipt) for outcome in outcomes)  # written, then rolled back
             await transaction.rollback()
         async with engine.connect() as conn:
             for survey_id, top in ((first, 5), (second, 3)):

@@ -64,7 +64,7 @@ async def test_set_get_delete(engine: AsyncEngine, new_store: NewStore) -> None:
     assert await stored_rows(engine) == 0
 
 
-async def test_expired_values_are_gone(engine: AsyncEngine, new_store: NewStore) -> None:
+async def test_expired_values_are_gone(new_store: NewStore) -> None:
     store = new_store()
     await store.set("short", b"v", expires_in=1)
     await asyncio.sleep(1.1)
@@ -72,7 +72,7 @@ async def test_expired_values_are_gone(engine: AsyncEngine, new_store: NewStore)
     assert not await store.exists("short")
 
 
-async def test_another_worker_sees_the_write(engine: AsyncEngine, new_store: NewStore) -> None:
+async def test_another_worker_sees_the_write(new_store: NewStore) -> None:
     """Two stores on one database stand for two worker processes."""
     worker_a, worker_b = new_store(), new_store()
     await worker_a.set("shared", b"one", expires_in=60)
@@ -188,7 +188,7 @@ def file_store(store: DatabaseStore) -> DatabaseStore:
 
 
 async def test_a_worker_remembers_a_session_until_another_worker_writes_it(
-    engine: AsyncEngine, new_store: NewStore
+    new_store: NewStore,
 ) -> None:
     worker_a, worker_b = file_store(new_store()), file_store(new_store())
     file_a = worker_a.backend
@@ -212,7 +212,7 @@ async def test_a_worker_remembers_a_session_until_another_worker_writes_it(
     assert file_a.reads == 4
 
 
-async def test_a_remembered_session_still_expires(engine: AsyncEngine, new_store: NewStore) -> None:
+async def test_a_remembered_session_still_expires(new_store: NewStore) -> None:
     store = file_store(new_store())
     await store.set("short", b"v", expires_in=1)
     assert await store.get("short") == b"v"
@@ -222,7 +222,7 @@ async def test_a_remembered_session_still_expires(engine: AsyncEngine, new_store
 
 
 async def test_a_write_waits_while_another_worker_is_writing_a_session(
-    engine: AsyncEngine, new_store: NewStore
+    new_store: NewStore,
 ) -> None:
     """Writes hold the shared stamps' lock until their stamp has moved on; the next one waits its turn."""
     store = file_store(new_store())
@@ -259,7 +259,7 @@ def _write_slowly_in_a_forked_worker(store: DatabaseStore, started: multiprocess
         def write() -> None:
             started.set()
             time.sleep(0.5)
-            connection.execute(SessionFile._UPSERT, {"session_key": "k", "new_value": b"child", "new_expiry": None})
+            connection.execute(SessionFile._SQL.upsert, {"session_key": "k", "new_value": b"child", "new_expiry": None})
 
         stamps.write("k", write)
 

@@ -22,7 +22,7 @@ from talking.db.models import api_tokens, audit_events, sign_in_throttle, users
 from talking.settings import Settings
 
 from ..conftest import STAFF_PASSWORD, make_token, make_user
-from .conftest import NewStore
+from .conftest import STAFF, NewStore
 from .staff_helpers import (
     GENERIC_REFUSAL,
     SESSION_COOKIE,
@@ -38,7 +38,6 @@ from .staff_helpers import (
 )
 
 ADMIN = "admin@lancashire.test"
-STAFF = "staff@lancashire.test"
 ANALYST = "analyst@lancashire.test"
 
 

@@ -47,7 +47,10 @@ def test_a_forked_worker_does_not_repeat_its_parents_nonces() -> None:
     ours, theirs = context.Pipe()
     child = context.Process(target=_draw_in_child, args=(theirs,))
     child.start()
+    theirs.close()  # ours alone now: recv sees the end if the child dies without sending
+    assert ours.poll(10)
     childs = ours.recv()
     child.join(10)
+    assert child.exitcode == 0
     parents = [new_csp_nonce() for _ in range(10)]
     assert not set(childs) & set(parents)

@@ -38,7 +38,7 @@ def test_a_write_moves_its_keys_stamp_on_and_another_view_sees_it(path: Path) ->
     worker_b.close()
 
 
-def test_slots_are_the_same_in_every_process(path: Path) -> None:
+def test_slots_are_the_same_in_every_process() -> None:
     """Python's own str hash differs between processes; the slot must not."""
     context = multiprocessing.get_context("spawn")
     with context.Pool(1) as pool:
@@ -100,7 +100,10 @@ def test_another_process_writing_moves_this_processs_view_on(path: Path) -> None
 
 
 @pytest.mark.parametrize("database", ["var/talking.db", "var/talking", "var/answers.stamps", "var/x.sessions.db"])
-def test_the_stamps_file_sits_beside_the_sessions_file_and_is_never_it(database: str) -> None:
+def test_the_stamps_file_is_never_the_database_or_the_sessions_file(database: str) -> None:
     sessions = sessions_path(database)
-    assert stamps_path(sessions) == sessions.with_name(sessions.name + "-stamps")
     assert len({Path(database), sessions, stamps_path(sessions)}) == 3
+
+
+def test_the_stamps_file_is_named_as_sqlite_names_a_files_companions() -> None:
+    assert stamps_path(Path("var/talking.sessions.db")) == Path("var/talking.sessions.db-stamps")

@@ -178,8 +178,8 @@ class Response(Base):
     # sha256 of the canonical request, so a reused Idempotency-Key with another body is refused.
     request_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     # Added in 0003: the picks' codes in rank order, space-separated. A copy of response_picks (which
-    # stays the source for counting and proves each code belongs to the survey) so that exports and
-    # samples read one row per response instead of joining five.
+    # `talking db retally` recounts from, and which proves each code belongs to the survey) so that
+    # exports and samples read one row per response instead of joining five.
     ranked_picks: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 

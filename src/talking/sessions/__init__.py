@@ -21,6 +21,7 @@ import hashlib
 import random
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
+from types import TracebackType
 
 from litestar.stores.base import Store
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -43,11 +44,7 @@ class DatabaseStore(Store):
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         # Where the rows live: every backend has the same operations.
-        self.backend: SessionFile | PostgresSessions | EngineSessions = (
-            SessionFile.for_engine(engine)
-            or (PostgresSessions(engine) if engine.dialect.name == "postgresql" else None)
-            or EngineSessions(engine)
-        )
+        self.backend = _backend_for(engine)
         # key -> (digest of value, expiry) as last read or written by this process
         self._seen: OrderedDict[str, tuple[bytes, datetime | None]] = OrderedDict()
         # Rows this process has written (inserted, updated or deleted); for tests and benchmarks.
@@ -110,8 +107,14 @@ class DatabaseStore(Store):
         return row is not None and (row[1] is None or row[1] > datetime.now(UTC))
 
     async def close(self) -> None:
-        """Let go of what the backend holds open (the app closes its store when it stops)."""
+        """Let go of what the backend holds open."""
         await self.backend.close()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        """Litestar's way for a store to close when it is done with: the app's lifespan exits it."""
+        await self.close()
 
     async def expires_in(self, key: str) -> int | None:
         """Seconds until ``key`` expires, or None if it does not expire or is absent."""
@@ -119,6 +122,13 @@ class DatabaseStore(Store):
         if row is None or row[1] is None:
             return None
         return max(0, int((row[1] - datetime.now(UTC)).total_seconds()))
+
+
+def _backend_for(engine: AsyncEngine) -> SessionFile | PostgresSessions | EngineSessions:
+    """A sessions file beside an SQLite file; PostgreSQL's table through asyncpg; else the engine."""
+    if engine.dialect.name == "postgresql":
+        return PostgresSessions(engine)
+    return SessionFile.for_engine(engine) or EngineSessions(engine)
 
 
 def _as_timedelta(value: int | timedelta) -> timedelta:

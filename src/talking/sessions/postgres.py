@@ -22,16 +22,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import ClauseElement
 
-from talking.sessions.statements import (
-    DELETE_EVERY,
-    DELETE_EXPIRED,
-    DELETE_ONE,
-    RENEW_ONE,
-    SELECT_ONE,
-    Row,
-    expiry_conversions,
-    upsert_statement,
-)
+from talking.sessions.statements import Operations, Row, expiry_conversions, operations
 
 # Connections per worker for sessions, besides the engine's own pool: each statement takes well
 # under a millisecond, so a few serve many requests at once.
@@ -52,12 +43,7 @@ class _Compiled:
         return tuple(values[name] for name in self.names)
 
 
-_READ = _Compiled(SELECT_ONE)
-_UPSERT = _Compiled(upsert_statement(postgresql))
-_RENEW = _Compiled(RENEW_ONE)
-_DELETE = _Compiled(DELETE_ONE)
-_DELETE_ALL = _Compiled(DELETE_EVERY)
-_SWEEP = _Compiled(DELETE_EXPIRED)
+_SQL = Operations(*map(_Compiled, operations(postgresql)))
 
 
 class PostgresSessions:
@@ -81,28 +67,30 @@ class PostgresSessions:
 
     async def read(self, key: str) -> Row | None:
         """The stored value and expiry of ``key``."""
-        row = await (await self.pool()).fetchrow(_READ.sql, *_READ.args(session_key=key))
+        row = await (await self.pool()).fetchrow(_SQL.read.sql, *_SQL.read.args(session_key=key))
         return None if row is None else (bytes(row[0]), self._from_db(row[1]))
 
     async def upsert(self, key: str, value: bytes, expires_at: datetime | None, sweep_before: datetime | None) -> None:
         """Insert or replace ``key``; sometimes also remove expired sessions (a statement of its own)."""
         pool = await self.pool()
         new_expiry = self._to_db(expires_at)
-        await pool.execute(_UPSERT.sql, *_UPSERT.args(session_key=key, new_value=value, new_expiry=new_expiry))
+        await pool.execute(_SQL.upsert.sql, *_SQL.upsert.args(session_key=key, new_value=value, new_expiry=new_expiry))
         if sweep_before is not None:
-            await pool.execute(_SWEEP.sql, *_SWEEP.args(cutoff=self._to_db(sweep_before)))
+            await pool.execute(_SQL.sweep.sql, *_SQL.sweep.args(cutoff=self._to_db(sweep_before)))
 
     async def renew(self, key: str, expires_at: datetime) -> None:
         """Push back the expiry of ``key``."""
-        await (await self.pool()).execute(_RENEW.sql, *_RENEW.args(session_key=key, new_expiry=self._to_db(expires_at)))
+        await (await self.pool()).execute(
+            _SQL.renew.sql, *_SQL.renew.args(session_key=key, new_expiry=self._to_db(expires_at))
+        )
 
     async def delete(self, key: str) -> None:
         """Remove ``key``."""
-        await (await self.pool()).execute(_DELETE.sql, *_DELETE.args(session_key=key))
+        await (await self.pool()).execute(_SQL.delete.sql, *_SQL.delete.args(session_key=key))
 
     async def delete_all(self) -> None:
         """Remove every session."""
-        await (await self.pool()).execute(_DELETE_ALL.sql)
+        await (await self.pool()).execute(_SQL.delete_all.sql)
 
     async def close(self) -> None:
         """Close the pool (the next operation opens another)."""

@@ -44,16 +44,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 from talking.db.engine import retry_while_busy
 from talking.db.models import web_sessions
 from talking.sessions.stamps import SessionStamps
-from talking.sessions.statements import (
-    DELETE_EVERY,
-    DELETE_EXPIRED,
-    DELETE_ONE,
-    RENEW_ONE,
-    SELECT_ONE,
-    Row,
-    expiry_conversions,
-    upsert_statement,
-)
+from talking.sessions.statements import Operations, Row, expiry_conversions, operations
 
 # How many session values a process keeps in memory: a miss is just a read.
 _KEPT_VALUES = 4_096
@@ -85,16 +76,8 @@ class SessionFile:
         ),
     )
     # The shared statements, compiled once for sqlite3 with named parameters.
-    _READ, _UPSERT, _RENEW, _DELETE, _DELETE_ALL, _SWEEP = (
-        str(statement.compile(dialect=sqlite.dialect(paramstyle="named")))
-        for statement in (
-            SELECT_ONE,
-            upsert_statement(sqlite),
-            RENEW_ONE,
-            DELETE_ONE,
-            DELETE_EVERY,
-            DELETE_EXPIRED,
-        )
+    _SQL = Operations(
+        *(str(statement.compile(dialect=sqlite.dialect(paramstyle="named"))) for statement in operations(sqlite))
     )
 
     def __init__(self, path: Path, engine: AsyncEngine) -> None:
@@ -185,13 +168,14 @@ class SessionFile:
                 stamps.close()
 
     # The operations, on this process's connection and stamps. Every write goes through
-    # SessionStamps.write, so other workers stop trusting what they remember of that key.
+    # SessionStamps.write, so other workers stop trusting what they remember of that key; so does
+    # this worker, since the stamp moves on even when the write fails.
 
     def _read(self, connection: sqlite3.Connection, stamps: SessionStamps, key: str) -> Row | None:
         stamp = stamps.stamp(key)  # before reading: a write after this moves it on
         self.reads += 1
         # fetchall: the statement runs to its end, so no read transaction stays open.
-        rows = connection.execute(self._READ, {"session_key": key}).fetchall()
+        rows = connection.execute(self._SQL.read, {"session_key": key}).fetchall()
         row = None if not rows else (bytes(rows[0][0]), self._from_db(rows[0][1]))
         self._keep(key, stamp, row)
         return row
@@ -209,27 +193,25 @@ class SessionFile:
 
         def write() -> None:
             if sweep_before is None:  # one statement is a transaction of its own
-                connection.execute(self._UPSERT, row)
+                connection.execute(self._SQL.upsert, row)
                 return
             with _write_transaction(connection):
-                connection.execute(self._UPSERT, row)
-                connection.execute(self._SWEEP, {"cutoff": self._to_db(sweep_before)})
+                connection.execute(self._SQL.upsert, row)
+                connection.execute(self._SQL.sweep, {"cutoff": self._to_db(sweep_before)})
 
-        self._kept.pop(key, None)
         self._keep(key, stamps.write(key, write), (value, expires_at))
 
     def _renew(self, connection: sqlite3.Connection, stamps: SessionStamps, key: str, expires_at: datetime) -> None:
-        self._kept.pop(key, None)  # rare (only with renew_on_access): the next read reads it again
+        # Rare (only with renew_on_access): what is kept of it has the old stamp, so the next read reads it.
         new_expiry = self._to_db(expires_at)
-        stamps.write(key, lambda: connection.execute(self._RENEW, {"session_key": key, "new_expiry": new_expiry}))
+        stamps.write(key, lambda: connection.execute(self._SQL.renew, {"session_key": key, "new_expiry": new_expiry}))
 
     def _delete(self, connection: sqlite3.Connection, stamps: SessionStamps, key: str) -> None:
-        self._kept.pop(key, None)
-        self._keep(key, stamps.write(key, lambda: connection.execute(self._DELETE, {"session_key": key})), None)
+        self._keep(key, stamps.write(key, lambda: connection.execute(self._SQL.delete, {"session_key": key})), None)
 
     def _delete_all(self, connection: sqlite3.Connection, stamps: SessionStamps) -> None:
         self._kept.clear()
-        stamps.write(None, lambda: connection.execute(self._DELETE_ALL))
+        stamps.write(None, lambda: connection.execute(self._SQL.delete_all))
 
     def _keep(self, key: str, stamp: int, row: Row | None) -> None:
         self._kept[key] = (stamp, row)

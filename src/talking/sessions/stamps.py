@@ -70,7 +70,7 @@ class SessionStamps:
 
     def stamp(self, key: str) -> int:
         """The current stamp of ``key``'s slot."""
-        return self._slots[zlib.crc32(key.encode()) & (SLOTS - 1)]
+        return self._slots[self.slot(key)]
 
     def write(self, key: str | None, write: Callable[[], None]) -> int:
         """Run ``write`` (one committed change to ``key``, or to every key for None) and move the

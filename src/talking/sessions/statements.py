@@ -1,8 +1,7 @@
 """The operations on sessions, defined once with SQLAlchemy Core for every backend.
 
 ``PostgresSessions`` and ``SessionFile`` compile them for their drivers (asyncpg, sqlite3);
-``EngineSessions`` runs them through the engine. Parameters: session_key, new_value, new_expiry,
-cutoff.
+``EngineSessions`` runs them through the engine.
 """
 
 from __future__ import annotations
@@ -10,36 +9,45 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from types import ModuleType
-from typing import Any
+from typing import Any, Generic, NamedTuple, TypeVar
 
-from sqlalchemy import Dialect, Insert, bindparam, delete, select, update
+from sqlalchemy import ClauseElement, Dialect, bindparam, delete, select, update
 
 from talking.db.models import web_sessions
 
 # A stored session: its value and expiry.
 Row = tuple[bytes, datetime | None]
 
-SELECT_ONE = select(web_sessions.c.value, web_sessions.c.expires_at).where(
-    web_sessions.c.key == bindparam("session_key")
-)
-RENEW_ONE = (
-    update(web_sessions)
-    .where(web_sessions.c.key == bindparam("session_key"))
-    .values(expires_at=bindparam("new_expiry"))
-)
-DELETE_ONE = delete(web_sessions).where(web_sessions.c.key == bindparam("session_key"))
-DELETE_EVERY = delete(web_sessions)
-DELETE_EXPIRED = delete(web_sessions).where(web_sessions.c.expires_at <= bindparam("cutoff"))
+S = TypeVar("S")
 
 
-def upsert_statement(dialect: ModuleType) -> Insert:
-    """Insert or replace one session, in PostgreSQL's or SQLite's ``ON CONFLICT`` form."""
-    statement = dialect.insert(web_sessions).values(
+class Operations(NamedTuple, Generic[S]):
+    """The operations on sessions: as SQLAlchemy statements, or as a driver takes them."""
+
+    read: S  # session_key
+    upsert: S  # session_key, new_value, new_expiry
+    renew: S  # session_key, new_expiry
+    delete: S  # session_key
+    delete_all: S
+    sweep: S  # cutoff: remove what expired by then
+
+
+def operations(dialect: ModuleType) -> Operations[ClauseElement]:
+    """The statements for ``sqlalchemy.dialects.postgresql`` or ``.sqlite`` (their upserts differ)."""
+    key = web_sessions.c.key == bindparam("session_key")
+    upsert = dialect.insert(web_sessions).values(
         key=bindparam("session_key"), value=bindparam("new_value"), expires_at=bindparam("new_expiry")
     )
-    return statement.on_conflict_do_update(
-        index_elements=[web_sessions.c.key],
-        set_={"value": statement.excluded.value, "expires_at": statement.excluded.expires_at},
+    return Operations(
+        read=select(web_sessions.c.value, web_sessions.c.expires_at).where(key),
+        upsert=upsert.on_conflict_do_update(
+            index_elements=[web_sessions.c.key],
+            set_={"value": upsert.excluded.value, "expires_at": upsert.excluded.expires_at},
+        ),
+        renew=update(web_sessions).where(key).values(expires_at=bindparam("new_expiry")),
+        delete=delete(web_sessions).where(key),
+        delete_all=delete(web_sessions),
+        sweep=delete(web_sessions).where(web_sessions.c.expires_at <= bindparam("cutoff")),
     )
 
 

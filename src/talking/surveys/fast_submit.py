@@ -34,7 +34,7 @@ from talking.surveys.schemas import ResponseCreate
 from talking.surveys.services import submit_response
 
 if TYPE_CHECKING:
-    from litestar import Litestar
+    from litestar import Litestar, Response
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 # Plain digits only: anything Litestar's int converter might read differently ("+1", "1_0") falls through.
@@ -95,15 +95,19 @@ class FastSubmit:
             return await self.then(scope, _replay(body, receive), send)
 
         # Litestar's handler from here, in its order: the key, then the survey, then the answers.
+        refused: Response[Any] | Exception | None
         try:
             refused = idempotency_key_problem(key, scope["path"])
             if refused is None:
                 survey = await self.catalogue.get_open(int(matched.group(1)))
                 receipt = await submit_response(self.writer, survey, response, channel="api", idempotency_key=key)
         except Exception as exc:  # refusals (404, 409, 422) and failures (500), mapped in one place
-            refused = handle_exception(self.app.request_class(scope, receive, send), exc)
+            refused = exc
         if refused is not None:
-            return await send_response(self.app, self.app.request_class(scope, receive, send), refused, send)
+            request = self.app.request_class(scope, receive, send)
+            if isinstance(refused, Exception):
+                refused = handle_exception(request, refused)
+            return await send_response(self.app, request, refused, send)
 
         if self._hook_headers is None:
             self._hook_headers = await self._headers_from_hooks(scope)
