@@ -29,7 +29,6 @@ from talking.health import healthz
 from talking.problems import handle_exception
 from talking.questionnaires.api import QuestionnaireController
 from talking.questionnaires.pages import QuestionnairePages
-from talking.questionnaires.preview import PreviewPages
 from talking.reports.api import ReportController
 from talking.reports.pages import ReportPages
 from talking.reports.service import ReportCache, report_settings
@@ -41,6 +40,7 @@ from talking.surveys.api import ReferenceController, ResponseController
 from talking.surveys.fast_pages import FastPages
 from talking.surveys.fast_submit import FastSubmit
 from talking.surveys.pages import ResidentPages
+from talking.surveys.preview import PreviewPages
 from talking.surveys.services import SurveyCatalogue
 from talking.surveys.writer import ResponseWriter
 from talking.templating import template_config

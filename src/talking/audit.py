@@ -9,8 +9,8 @@ import msgspec
 from sqlalchemy import ColumnElement, Row, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from talking.auth.principal import Principal
 from talking.db.models import audit_events
+from talking.principal import Principal
 
 # The actions we record; the admin audit page filters by these.
 ACTIONS = (

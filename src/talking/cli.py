@@ -95,7 +95,7 @@ def db_retally(survey_id: int | None) -> None:
     """Recount the running tallies reports read, from the stored responses (one survey, or all)."""
     from tqdm import tqdm
 
-    from talking.reports import tallies
+    from talking import tallies
 
     with tqdm(total=len(tallies.STATEMENTS), desc="retally", unit="table") as bar:
         progress = _steps(bar)
@@ -137,9 +137,9 @@ def report(survey_id: int, fmt: str, out: str, bootstrap: bool, draws: int, seed
     from tqdm import tqdm
 
     from talking import audit
+    from talking.errors import SurveyNotFound
     from talking.reports import service
     from talking.reports.api import report_file
-    from talking.surveys.errors import SurveyNotFound
 
     steps = ["survey definition", "running tallies", "sample of respondents", "sample of comments", "analysis"]
     with tqdm(total=len(steps) + 1, desc="report", unit="step") as bar:

@@ -19,7 +19,8 @@ from talking.questionnaires.schemas import SurveyCreate
 from talking.questionnaires.services import create_survey, publish
 from talking.reference import AGE_BANDS, PREFER_NOT_TO_SAY, districts
 from talking.settings import Settings
-from talking.surveys.writer import PendingResponse, ResponseWriter
+from talking.surveys.batches import PendingResponse
+from talking.surveys.writer import ResponseWriter
 
 DEMO_TITLE = "Lancashire Talking: your top five community issues"
 DEMO_INTRODUCTION = (

@@ -17,15 +17,14 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Validatio
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from talking.auth.services import AccountError
-from talking.surveys.errors import (
+from talking.errors import (
+    FieldError,
     IdempotencyConflict,
-    InvalidResponse,
+    RulesBroken,
     SurveyNotFound,
     SurveyNotOpen,
     WrongSurveyState,
 )
-from talking.surveys.schemas import FieldError
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +117,7 @@ def _domain_problem(exc: Exception, instance: str) -> Response[bytes] | None:
         return problem(409, str(exc), slug="survey-not-open", instance=instance)
     if isinstance(exc, WrongSurveyState):
         return problem(409, str(exc), slug="wrong-survey-state", instance=instance)
-    if isinstance(exc, InvalidResponse | AccountError):
+    if isinstance(exc, RulesBroken):
         return problem(
             422, "Nothing was changed: see errors.", slug="invalid-request", errors=exc.errors, instance=instance
         )
@@ -138,7 +137,7 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         return domain
     if isinstance(exc, SurveyNotFound):
         return _error_page(request, 404)
-    if isinstance(exc, WrongSurveyState | InvalidResponse | AccountError):
+    if isinstance(exc, WrongSurveyState | RulesBroken):
         return _error_page(request, 409 if isinstance(exc, WrongSurveyState) else 422)
     if isinstance(exc, ValidationException):
         status, detail, errors = _validation_errors(exc)

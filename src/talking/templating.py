@@ -22,12 +22,10 @@ import os
 import secrets
 from collections import ChainMap, OrderedDict
 from collections.abc import Iterable, MutableMapping
-from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from types import CodeType
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 from jinja2 import (
@@ -50,6 +48,8 @@ from litestar.utils.empty import value_or_default
 from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup, escape
 
+from talking.web.times import london_time
+
 if TYPE_CHECKING:
     from litestar import Litestar, Request
     from litestar.background_tasks import BackgroundTask, BackgroundTasks
@@ -63,24 +63,6 @@ def templates_dir() -> Path:
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parents[2] / "templates"
-
-
-LONDON = ZoneInfo("Europe/London")
-
-
-def london_time(moment: datetime) -> str:
-    """A moment as residents read it, in UK time and GOV.UK style: "5pm on 3 March 2026".
-
-    Midnight is ambiguous, so a survey closing at midnight says "11:59pm" the day before.
-    """
-    local = moment.astimezone(LONDON)
-    if (local.hour, local.minute) == (0, 0):
-        local -= timedelta(minutes=1)
-    hour = local.hour % 12 or 12
-    clock = f"{hour}{local.strftime(':%M') if local.minute else ''}{'am' if local.hour < 12 else 'pm'}"
-    if (local.hour, local.minute) == (12, 0):
-        clock = "midday"
-    return f"{clock} on {local.day} {local.strftime('%B %Y')}"
 
 
 # --- remembering GOV.UK macro output ------------------------------------------------------------------

@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 from talking.db.engine import create_engine
 from talking.questionnaires.schemas import QuestionCreate, SurveyCreate
 from talking.questionnaires.services import create_survey, publish
-from talking.surveys.writer import REFERENCE_PATTERN
+from talking.surveys.references import REFERENCE_PATTERN
 
 from .conftest import SCREENSHOTS, assert_accessible, site_on
 

@@ -12,8 +12,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.db.models import response_picks, responses, surveys
-from talking.surveys.errors import SurveyNotOpen
-from talking.surveys.writer import PendingResponse, ResponseWriter
+from talking.errors import SurveyNotOpen
+from talking.surveys.batches import PendingResponse
+from talking.surveys.writer import ResponseWriter
 
 from ..conftest import count_stored, publish_survey
 

@@ -30,7 +30,7 @@ from talking.db.models import responses, surveys
 from talking.sessions import sessions_path
 from talking.settings import Settings
 from talking.surveys.fast_pages import ANSWERED_HERE, FastPages
-from talking.surveys.writer import REFERENCE_PATTERN
+from talking.surveys.references import REFERENCE_PATTERN
 
 from ..conftest import make_user, publish_survey
 from .conftest import STAFF

@@ -27,7 +27,7 @@ from talking.app import create_app
 from talking.db.models import response_picks, responses, surveys
 from talking.settings import Settings
 from talking.surveys.fast_submit import FastSubmit
-from talking.surveys.writer import REFERENCE_PATTERN
+from talking.surveys.references import REFERENCE_PATTERN
 
 from ..conftest import count_stored, live_server, publish_survey
 

@@ -13,14 +13,16 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from analysis.data import NO_PICK, pick_stats
+from talking import tallies
 from talking.db.engine import create_engine
 from talking.demo import load_demo, synthetic_responses
-from talking.reports import service, tallies
+from talking.errors import SurveyNotFound
+from talking.reports import service
 from talking.reports.data import AGE_MARGIN, load_frame, load_rows, load_sample, load_stats
 from talking.settings import Settings
-from talking.surveys.errors import SurveyNotFound
+from talking.surveys.batches import _write_batch
 from talking.surveys.schemas import Receipt
-from talking.surveys.writer import ResponseWriter, _write_batch
+from talking.surveys.writer import ResponseWriter
 from tests.conftest import DEMO_ISSUES, publish_survey
 
 

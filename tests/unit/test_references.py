@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from talking.surveys import writer
+from talking.surveys import references as reference_module
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # no I, L, O or U: easy to read aloud and type
 REFERENCE = re.compile(rf"LT-[{CROCKFORD}]{{4}}-[{CROCKFORD}]{{4}}")
@@ -21,17 +21,17 @@ def spelled_bit_by_bit(five_bytes: bytes) -> str:
 
 def test_each_reference_spells_its_own_five_random_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
     entropy = bytes([0x00, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x23, 0x45, 0x67, 0x89])
-    monkeypatch.setattr(writer.secrets, "token_bytes", lambda n: entropy[:n])
-    references = writer.new_references(3)
+    monkeypatch.setattr(reference_module.secrets, "token_bytes", lambda n: entropy[:n])
+    references = reference_module.new_references(3)
     assert references == ["LT-0000-0000", "LT-ZZZZ-ZZZZ", spelled_bit_by_bit(entropy[10:])]
 
 
 def test_references_are_well_formed_and_use_the_whole_alphabet() -> None:
-    references = writer.new_references(4_000)
+    references = reference_module.new_references(4_000)
     assert all(REFERENCE.fullmatch(reference) for reference in references)
     assert len(set(references)) == len(references)  # 40 bits: a clash in 4,000 has odds of about 1 in 140,000
     assert set("".join(reference[3:7] + reference[8:] for reference in references)) == set(CROCKFORD)
 
 
 def test_no_references_asked_none_given() -> None:
-    assert writer.new_references(0) == []
+    assert reference_module.new_references(0) == []

@@ -6,7 +6,7 @@ tests/integration/test_reports_data.py; here the arithmetic is checked where it 
 
 from __future__ import annotations
 
-from talking.reports.tallies import Counted, batch_deltas
+from talking.tallies import Counted, batch_deltas
 
 PRESTON, WYRE = "E07000123", "E07000128"
 

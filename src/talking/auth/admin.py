@@ -17,20 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from talking import audit
 from talking.audit import ACTIONS, AuditQuery
 from talking.auth import services
-from talking.auth.guards import requires
-from talking.auth.pages import (
-    LONDON,
-    client_ip,
-    field_messages,
-    flash,
-    form_text,
-    principal_of,
-    see_other,
-    staff_time,
-    take_flash,
-)
-from talking.auth.principal import ROLES
 from talking.params import RowId
+from talking.principal import ROLES
+from talking.web.forms import field_messages, form_text
+from talking.web.guards import requires
+from talking.web.navigation import flash, see_other, take_flash
+from talking.web.people import client_ip, principal_of
+from talking.web.times import LONDON, staff_time
 
 AUDIT_PAGE_SIZE = 50
 ROLE_HINTS = {

@@ -18,10 +18,10 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar.utils.dataclass import extract_dataclass_items
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from talking.auth.principal import Principal
 from talking.auth.services import active_principal, principal_for_token
+from talking.principal import Principal
+from talking.web.people import STAFF_SESSION_KEY, staff_sign_in_of
 
-STAFF_SESSION_KEY = "staff"
 IDLE_TIMEOUT_SECONDS = 30 * 60
 ABSOLUTE_LIFETIME_SECONDS = 12 * 60 * 60
 # Refresh "last seen" at most this often, so reading pages does not rewrite the session each time.
@@ -100,12 +100,6 @@ def _bearer_token(scope: Scope) -> str | None:
             scheme, _, token = value.decode("latin-1").partition(" ")
             return token.strip() if scheme.lower() == "bearer" and token.strip() else None
     return None
-
-
-def staff_sign_in_of(session: Any) -> dict[str, Any] | None:
-    """The signed-in member of staff a session records (user id and times), or None for a resident."""
-    staff = session.get(STAFF_SESSION_KEY) if isinstance(session, dict) else None
-    return staff if isinstance(staff, dict) else None
 
 
 async def _session_principal(engine: AsyncEngine, session: Any) -> Principal | None:

@@ -8,93 +8,28 @@ on 2xx, so handlers commit themselves before a redirect, and before a 422 whose 
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.datastructures import FormMultiDict
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talking import audit
 from talking.auth import services
-from talking.auth.guards import requires
 from talking.auth.middleware import end_staff_session, start_staff_session
-from talking.auth.principal import Principal
 from talking.params import RowId
-from talking.surveys.schemas import FieldError
+from talking.principal import Principal
+from talking.web.forms import field_messages, form_text
+from talking.web.guards import requires
+from talking.web.navigation import flash, safe_next, see_other, take_flash
+from talking.web.people import client_ip, principal_of
+from talking.web.times import staff_time
 
 DEFAULT_LANDING = "/staff"
-LONDON = ZoneInfo("Europe/London")
-_FLASH = "flash"
 _NEW_TOKEN = "new_token"  # noqa: S105 (a session key, not a secret)
-# A local path: one leading slash, no backslashes (browsers read "/\\host" as "//host"), no controls.
-_LOCAL_PATH = re.compile(r"^/(?![/\\])[^\\\x00-\x1f\x7f]*$")
-
-
-# --- helpers shared with the admin pages ----------------------------------------------------------
-
-
-def client_ip(request: Request[Any, Any, Any]) -> str | None:
-    """The address the request came from, for the audit log."""
-    return request.client.host if request.client else None
-
-
-def form_text(form: FormMultiDict, name: str) -> str:
-    """A single text field, or "" when it is missing or an uploaded file."""
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
-
-
-def field_messages(errors: list[FieldError]) -> dict[str, str]:
-    """{field id: first message}, in the order the service found them."""
-    found: dict[str, str] = {}
-    for error in errors:
-        found.setdefault(error.field, error.message)
-    return found
-
-
-def staff_time(moment: datetime | None, *, seconds: bool = False) -> str:
-    """A moment in UK time as staff pages show it: "21 Nov 2025, 17:11" (or "Never")."""
-    if moment is None:
-        return "Never"
-    local = moment.astimezone(LONDON)
-    return f"{local.day} {local.strftime('%b %Y, %H:%M' + (':%S' if seconds else ''))}"
-
-
-def safe_next(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, else None (no open redirects)."""
-    if target and len(target) <= 2000 and _LOCAL_PATH.match(target):
-        return target
-    return None
-
-
-def see_other(url: str) -> Redirect:
-    """Post/Redirect/Get."""
-    return Redirect(path=url, status_code=303)
-
-
-def flash(request: Request[Any, Any, Any], message: str) -> None:
-    """A success message for the next page shown to this session."""
-    request.session[_FLASH] = message
-
-
-def take_flash(request: Request[Any, Any, Any]) -> str | None:
-    """The waiting success message, shown once."""
-    return request.session.pop(_FLASH, None) if isinstance(request.session, dict) else None
-
-
-def principal_of(request: Request[Any, Any, Any]) -> Principal:
-    """The signed-in user (guards have made sure there is one)."""
-    principal = request.scope.get("user")
-    if not isinstance(principal, Principal):
-        raise NotAuthorizedException()
-    return principal
 
 
 # --- what the templates get ------------------------------------------------------------------------

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from talking import audit
 from talking.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
-from talking.auth.principal import ROLES, Principal, Role
 from talking.db.models import api_tokens, sign_in_throttle, users
-from talking.surveys.schemas import FieldError
+from talking.errors import FieldError, RulesBroken
+from talking.principal import ROLES, Principal, Role
 
 Db = AsyncSession | AsyncConnection
 
@@ -30,12 +30,11 @@ MAX_WAIT = timedelta(minutes=15)
 _TOUCH_EVERY = timedelta(minutes=1)
 
 
-class AccountError(ValueError):
+class AccountError(RulesBroken):
     """A request about an account that breaks the rules; nothing changed."""
 
     def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(e.message for e in errors))
-        self.errors = errors
+        super().__init__(errors, "; ".join(e.message for e in errors))
 
 
 class SignInRefused(Exception):

@@ -209,10 +209,10 @@ class ResponsePick(Base):
 
 
 class TallyRespondents(Base):
-    """Running count of respondents per survey, district and age level (see talking.reports.tallies).
+    """Running count of respondents per survey, district and age level (see talking.tallies).
 
     The three tally tables are kept up to date in each submission's transaction (see
-    talking.reports.tallies), so a report reads a few thousand rows however many answers exist.
+    talking.tallies), so a report reads a few thousand rows however many answers exist.
     They are derived data, recounted by `talking db retally`, so they carry no foreign keys: on
     PostgreSQL checking one per upserted row was a quarter of their cost.
     """

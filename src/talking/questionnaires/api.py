@@ -10,12 +10,12 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from talking.auth.guards import current_principal, requires
+from talking.errors import SurveyNotFound
 from talking.params import RowId
 from talking.questionnaires import services
 from talking.questionnaires.schemas import DistrictCount, SurveyCreate, SurveyCreated, SurveySummary
-from talking.surveys.errors import SurveyNotFound
 from talking.surveys.services import SurveyCatalogue
+from talking.web.guards import current_principal, requires
 
 STAFF = requires("staff")
 ANALYST = requires("analyst")

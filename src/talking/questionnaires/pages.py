@@ -18,28 +18,22 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from talking.auth.guards import requires
-from talking.auth.pages import client_ip, flash, form_text, principal_of, see_other, staff_time, take_flash
+from talking.errors import InvalidResponse, SurveyNotFound, WrongSurveyState
 from talking.params import RowId
 from talking.questionnaires import services
+from talking.questionnaires.dates import MOMENT_IDS, Moment, date_field_ids, moment_of, parse_dates, read_moment
 from talking.questionnaires.forms import (
     ISSUE_GROUPS,
-    MOMENT_IDS,
     QUESTION_FIELD_IDS,
     QUESTION_KINDS,
-    Moment,
     QuestionForm,
     SurveyForm,
     build_question,
     build_survey,
-    date_field_ids,
     form_of,
     in_page_order,
-    moment_of,
     next_key,
-    parse_dates,
     question_field_ids,
-    read_moment,
     read_question_form,
     read_survey_form,
     survey_field_ids,
@@ -47,9 +41,13 @@ from talking.questionnaires.forms import (
 from talking.questionnaires.schemas import SurveyCreate, SurveySummary
 from talking.questionnaires.views import survey_view
 from talking.reference import districts, issues
-from talking.surveys.errors import InvalidResponse, SurveyNotFound, WrongSurveyState
 from talking.surveys.schemas import Survey
 from talking.surveys.services import SurveyCatalogue, load_surveys
+from talking.web.forms import form_text
+from talking.web.guards import requires
+from talking.web.navigation import flash, see_other, take_flash
+from talking.web.people import client_ip, principal_of
+from talking.web.times import staff_time
 
 Req = Request[Any, Any, Any]
 SURVEY = "/surveys/{survey_id:int}"

@@ -10,8 +10,9 @@ from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from talking import audit
-from talking.auth.principal import Principal
 from talking.db.models import survey_districts, survey_issues, survey_questions, surveys, tally_respondents
+from talking.errors import FieldError, InvalidResponse, SurveyNotFound, WrongSurveyState
+from talking.principal import Principal
 from talking.questionnaires.schemas import (
     AGREEMENT_SCALE,
     CustomIssue,
@@ -22,10 +23,9 @@ from talking.questionnaires.schemas import (
     SurveySummary,
 )
 from talking.reference import districts, districts_by_code, issues_by_code
-from talking.reports.tallies import respondent_counts
-from talking.surveys.errors import InvalidResponse, SurveyNotFound, WrongSurveyState
-from talking.surveys.schemas import FieldError, QuestionOption, Survey
+from talking.surveys.schemas import QuestionOption, Survey
 from talking.surveys.services import load_surveys
+from talking.tallies import respondent_counts
 
 Db = AsyncSession | AsyncConnection
 

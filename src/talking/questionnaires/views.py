@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import msgspec
 
+from talking.errors import SurveyNotFound
 from talking.questionnaires.schemas import DistrictCount, SurveySummary
 from talking.reference import districts_by_code
-from talking.surveys.errors import SurveyNotFound
 from talking.surveys.schemas import Survey
 
 # The chart's geometry, in SVG user units (it scales to the column's width).

@@ -15,14 +15,14 @@ from litestar.response import Response, Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talking import audit
-from talking.auth.guards import current_principal, requires
-from talking.auth.pages import client_ip
+from talking.errors import SurveyNotFound
 from talking.params import RowId
 from talking.questionnaires import services as questionnaires
 from talking.reports import exports
 from talking.reports.responses_csv import stream_responses_csv
 from talking.reports.service import ReportCache, SurveyReport
-from talking.surveys.errors import SurveyNotFound
+from talking.web.guards import current_principal, requires
+from talking.web.people import client_ip
 
 ANALYST = requires("analyst")
 Format = Literal["json", "csv", "xlsx"]

@@ -1,6 +1,6 @@
 """A survey's answers, out of the database in the shapes `analysis` takes.
 
-Statistics come from the running tallies (talking.reports.tallies): their cost grows with
+Statistics come from the running tallies (talking.tallies): their cost grows with
 districts x issues, not with answers. Respondent rows, which only the Plackett-Luce check,
 opinion groups and themes need, come as a reproducible pseudo-random sample.
 """
@@ -21,12 +21,12 @@ from talking.db.models import (
     tally_positions,
     tally_respondents,
 )
+from talking.errors import SurveyNotFound
 from talking.reference import districts as reference_districts
-from talking.reports.tallies import age_level_of, respondent_counts
-from talking.surveys.errors import SurveyNotFound
+from talking.tallies import age_level_of, respondent_counts
 
 # Raking margin: Census 2021 gives each district's people aged 15-64 and 65 and over; residents
-# answer in finer bands from 16, which the tallies keep as those two levels (talking.reports.tallies).
+# answer in finer bands from 16, which the tallies keep as those two levels (talking.tallies).
 # "Prefer not to say" and no answer are unknown (NO_PICK here) and sit out the raking.
 AGE_MARGIN = "age"
 # Weighting cells are the stored age levels in this order: not given, 16-64, 65 and over.

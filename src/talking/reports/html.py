@@ -21,7 +21,8 @@ from talking.reports import findings, views
 from talking.reports.exports import method_rows
 from talking.reports.overview import overview_view
 from talking.reports.service import SurveyReport
-from talking.templating import jinja_environment, london_time
+from talking.templating import jinja_environment
+from talking.web.times import london_time
 
 # Built by scripts/build_assets.py (served by the app at /assets/).
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"

@@ -18,12 +18,12 @@ from litestar.params import FromPath
 from litestar.response import Response, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from talking.auth.guards import requires
 from talking.params import RowId
 from talking.reports import findings, views
 from talking.reports.api import report_download
 from talking.reports.overview import overview_view
 from talking.reports.service import ReportCache, SurveyReport
+from talking.web.guards import requires
 
 Req = Request[Any, Any, Any]
 REPORT = "/report"

@@ -18,9 +18,9 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from talking.db.models import survey_questions, surveys
+from talking.errors import SurveyNotFound
 from talking.reference import districts_by_code
 from talking.reports.exports import safe_text
-from talking.surveys.errors import SurveyNotFound
 
 ROWS_PER_CHUNK = 2_000
 

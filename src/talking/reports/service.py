@@ -25,6 +25,7 @@ from analysis.data import PickStats, Responses
 from analysis.report import ReportSettings, build_report
 from analysis.schemas import Report
 from talking.db.models import surveys
+from talking.errors import SurveyNotFound
 from talking.reports.data import (
     AGE_MARGIN,
     SurveyFrame,
@@ -35,7 +36,6 @@ from talking.reports.data import (
     load_stats,
     respondents,
 )
-from talking.surveys.errors import SurveyNotFound
 
 DEFAULT_SETTINGS = ReportSettings()
 # Respondent rows the Plackett-Luce check and opinion groups are fitted on, and comments the

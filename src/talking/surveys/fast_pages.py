@@ -45,11 +45,11 @@ from litestar.utils.path import normalize_path
 from litestar.utils.scope.state import ScopeState
 
 from talking.asgi import send_response, send_with_hooks
-from talking.auth.middleware import staff_sign_in_of
 from talking.params import MAX_ROW_ID
 from talking.problems import handle_exception
 from talking.security import new_csp_nonce
 from talking.surveys.pages import ResidentPages
+from talking.web.people import staff_sign_in_of
 
 if TYPE_CHECKING:
     from litestar import Litestar, Request, Response

@@ -7,12 +7,13 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.datastructures import FormMultiDict
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
-from talking.surveys.errors import SurveyNotFound
+from talking.errors import FieldError, SurveyNotFound
 from talking.surveys.journey import QUESTION
-from talking.surveys.schemas import FieldError, Survey, SurveyQuestion
+from talking.surveys.schemas import Survey, SurveyQuestion
 from talking.surveys.services import utcnow
+from talking.web.navigation import see_other
 
 Req = Request[Any, Any, Any]
 
@@ -97,11 +98,6 @@ def shown_answer(question: SurveyQuestion, value: str | list[str] | None) -> str
         return value
     labels = {option.code: option.label for option in question.options}
     return [labels.get(code, code) for code in value] if isinstance(value, list) else labels.get(value, value)
-
-
-def see_other(url: str) -> Redirect:
-    """Post/Redirect/Get: 303 to ``url``."""
-    return Redirect(path=url, status_code=303)
 
 
 def is_change(request: Req) -> bool:

@@ -14,9 +14,9 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from talking.errors import IdempotencyConflict, InvalidResponse, SurveyNotFound, SurveyNotOpen
 from talking.params import RowId
 from talking.reference import AGE_BANDS, SEXES, districts, districts_by_code, issues_by_code
-from talking.surveys.errors import IdempotencyConflict, InvalidResponse, SurveyNotFound, SurveyNotOpen
 from talking.surveys.journey import QUESTION, Progress, order_from_positions, reference_key, session_key
 from talking.surveys.page_support import (
     CONTROL_CHARACTERS,
@@ -29,7 +29,6 @@ from talking.surveys.page_support import (
     messages,
     page_of_field,
     page_url,
-    see_other,
     shown_answer,
     survey_not_found,
     survey_unavailable,
@@ -46,6 +45,7 @@ from talking.surveys.validation import (
     pick_errors,
 )
 from talking.templating import RememberedPage
+from talking.web.navigation import see_other
 
 SURVEY = "/surveys/{survey_id:int}"
 

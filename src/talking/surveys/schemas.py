@@ -99,10 +99,3 @@ class Receipt(msgspec.Struct, frozen=True):
 
     id: int
     reference: str
-
-
-class FieldError(msgspec.Struct, frozen=True):
-    """One thing wrong with one field, in words a resident or developer can act on."""
-
-    field: str
-    message: str

@@ -11,17 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from talking.db.models import survey_districts, survey_issues, survey_questions, surveys
-from talking.surveys.errors import InvalidResponse, SurveyNotFound, SurveyNotOpen
-from talking.surveys.schemas import (
-    QuestionOption,
-    Receipt,
-    ResponseCreate,
-    Survey,
-    SurveyIssue,
-    SurveyQuestion,
-)
+from talking.errors import InvalidResponse, SurveyNotFound, SurveyNotOpen
+from talking.surveys.batches import PendingResponse, request_digest
+from talking.surveys.schemas import QuestionOption, Receipt, ResponseCreate, Survey, SurveyIssue, SurveyQuestion
 from talking.surveys.validation import clean_comment, response_errors
-from talking.surveys.writer import PendingResponse, ResponseWriter, request_digest
+from talking.surveys.writer import ResponseWriter
 
 
 def utcnow() -> datetime:

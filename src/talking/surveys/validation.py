@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
+from talking.errors import FieldError
 from talking.reference import AGE_BAND_CODES, SEX_CODES, districts_by_code
-from talking.surveys.schemas import MAX_COMMENT_CHARS, FieldError, ResponseCreate, Survey, SurveyQuestion
+from talking.surveys.schemas import MAX_COMMENT_CHARS, ResponseCreate, Survey, SurveyQuestion
 
 # C0 control characters other than tab, newline and carriage return (NUL included) have no place
 # in a comment: they break CSV exports and some databases refuse NUL outright.

@@ -25,7 +25,7 @@ def _cell_columns() -> list[sa.Column]:
     ]
 
 
-# The counts as of this revision, written out here rather than taken from talking.reports.tallies,
+# The counts as of this revision, written out here rather than taken from talking.tallies,
 # which is free to change with later revisions: a migration must do tomorrow what it did today.
 _COUNT_STORED_ANSWERS = (
     """

@@ -1,10 +1,13 @@
 """The preview: a survey's resident pages as residents will see them, for staff, in any state (drafts too).
 
 Each page is rendered by the resident template itself, with the context the resident pages build
-(talking.surveys.pages.page_context), inside templates/questionnaires/preview.html, which adds a
+(talking.surveys.pages.page_context), inside templates/surveys/preview.html, which adds a
 "Preview" banner and Previous/Next links. Pages that depend on earlier answers (the order page, the
 check page) show example answers. Nothing can be sent: the forms lose their method, action and CSRF
 token and their buttons are disabled, and links into the resident journey stay inside the preview.
+
+Staff use it, but it lives with the resident pages because it is them: a change to a resident page
+changes its preview in the same place, and no other feature borrows the resident page code.
 """
 
 from __future__ import annotations
@@ -19,13 +22,13 @@ from litestar.params import FromPath
 from litestar.response import Template
 from markupsafe import Markup
 
-from talking.auth.guards import requires
 from talking.params import RowId
 from talking.reference import districts
 from talking.surveys.journey import QUESTION, Progress
 from talking.surveys.pages import page_context, start_context, template_of
 from talking.surveys.schemas import Survey, SurveyQuestion
 from talking.surveys.services import SurveyCatalogue
+from talking.web.guards import requires
 
 Req = Request[Any, Any, Any]
 EXAMPLE_REFERENCE = "LT-PREV-IEW0"
@@ -153,7 +156,7 @@ def preview_page(survey: Survey, step: str) -> Template:
         if 0 <= at < len(order)
     }
     return Template(
-        "questionnaires/preview.html",
+        "surveys/preview.html",
         context={
             **context,
             "resident_template": template,

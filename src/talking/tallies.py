@@ -1,5 +1,8 @@
 """Running tallies of the picks, kept in each submission's transaction.
 
+Shared ground: the residents' response writer keeps them and the analysts' reports read them, so
+they belong to neither feature.
+
 A report needs, per district and weighting cell, how many respondents there are, who put which
 issue at which rank, and the sum of points(a) x points(b) over each pair of issues (the
 sufficient statistics of analysis.data.PickStats). A GROUP BY over millions of pick rows takes

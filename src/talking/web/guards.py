@@ -8,7 +8,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
-from talking.auth.principal import Principal, Role
+from talking.principal import Principal, Role
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], Any], None]
 
