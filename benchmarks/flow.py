@@ -20,41 +20,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import html
 import os
 import random
 import re
-import shutil
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlencode, urljoin, urlsplit
 
-from ingest import (
-    CpuMeter,
+from common import (
+    COMMENTS,
     ResponseParser,
-    Server,
-    fresh_database,
+    Tally,
     latency_summary,
-    load_average,
+    measure,
+    parse_arguments,
     percentile,
-    publish_survey,
-    run_loop,
-    running_server,
-    start_profiler,
+    run_benchmark,
 )
 
-from talking.surveys.writer import REFERENCE_PATTERN
+from talking.surveys.references import REFERENCE_PATTERN
+from talking.testing.databases import Database
+from talking.testing.server import LiveServer
 
-COMMENTS = (
-    "Speeding on the main road past the school every morning.",
-    "Lads on bikes in the park after dark, and litter everywhere.",
-    "Please put the street lights back on in our close.",
-)
 REFERENCE = re.compile(rf"\b{REFERENCE_PATTERN}\b")
 
 # A small, forgiving form reader: regular expressions over the <form> only, not a DOM. An HTML
@@ -199,12 +190,15 @@ class Connection(asyncio.Protocol):
 
 
 @dataclass
-class Tally:
+class FlowTally(Tally):
     """What the residents saw."""
 
-    phase: str = "warm-up"
-    measure_started: float = 0.0
-    measure_ended: float = 0.0
+    unit: ClassVar[str] = "journeys"
+    rate_width: ClassVar[int] = 6
+    p99_decimals: ClassVar[int] = 0
+    client: ClassVar[str] = "residents"
+    check: ClassVar[str] = "stored == finished journeys"
+
     journeys: list[float] = field(default_factory=list)  # durations, measured window
     requests: list[float] = field(default_factory=list)  # latencies, measured window
     by_step: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
@@ -212,8 +206,47 @@ class Tally:
     failures: Counter[str] = field(default_factory=Counter)
     statuses: Counter[int] = field(default_factory=Counter)  # every response, whole run
     unknown_outcomes: int = 0  # journeys cut off while submitting: stored or not, nobody was told
-    window_journeys: int = 0
-    window_latencies: list[float] = field(default_factory=list)
+
+    def trouble(self) -> str:
+        return f"failures {sum(self.failures.values())}"
+
+    def report(self, window: float) -> None:
+        journeys = len(self.journeys)
+        print(f"  {journeys / window:,.1f} journeys/s completed   [{journeys:,} in the window]")
+        print(f"  per journey: {latency_summary(self.journeys)}")
+        print(f"  per request: {latency_summary(self.requests)}   ({len(self.requests) / window:,.0f} requests/s)")
+        width = max((len(step) for step in self.by_step), default=10)
+        for step, latencies in sorted(self.by_step.items(), key=lambda item: -percentile(sorted(item[1]), 0.99)):
+            values = sorted(latencies)
+            p50, p99 = percentile(values, 0.5) * 1000, percentile(values, 0.99) * 1000
+            print(f"    {step:<{width}}  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
+        other = {status: n for status, n in sorted(self.statuses.items()) if status not in (200, 303)}
+        print(f"  failed journeys: {dict(self.failures) or 'none'}; statuses other than 200/303: {other or 'none'}")
+
+    def verify(self, database: Database, survey_id: int) -> list[str]:
+        """Every finished journey stored once, and nothing else."""
+        rows = database.query("SELECT reference, channel FROM responses WHERE survey_id = ?", (survey_id,))
+        stored = {reference for reference, _channel in rows}
+        shown = self.references
+        problems = []
+        if not shown:
+            problems.append("no journey reached the confirmation page")
+        if len(set(shown)) != len(shown):
+            problems.append(f"{len(shown) - len(set(shown))} references were shown to two residents")
+        if missing := set(shown) - stored:
+            problems.append(
+                f"{len(missing)} references shown on confirmation pages are not stored, e.g. {sorted(missing)[:3]}"
+            )
+        extra = len(stored) - len(set(shown))
+        if extra > self.unknown_outcomes:
+            problems.append(f"stored {len(stored):,} responses but {len(shown):,} journeys finished")
+        if channels := {channel for _reference, channel in rows} - {"web"}:
+            problems.append(f"responses on other channels: {channels}")
+        print(
+            f"  stored {len(stored):,} responses / {len(shown):,} journeys reached the confirmation page"
+            + (f" ({self.unknown_outcomes} cut off while submitting)" if self.unknown_outcomes else "")
+        )
+        return problems
 
 
 class Resident:
@@ -221,7 +254,9 @@ class Resident:
     connection (as a new browser opens; the server's workers share new connections out between
     them) and an empty cookie jar."""
 
-    def __init__(self, server: Server, tally: Tally, survey_id: int, max_picks: int, rng: random.Random) -> None:
+    def __init__(
+        self, server: LiveServer, tally: FlowTally, survey_id: int, max_picks: int, rng: random.Random
+    ) -> None:
         self.server, self.tally = server, tally
         self.survey_id, self.max_picks, self.rng = survey_id, max_picks, rng
         self.connection: Connection | None = None
@@ -345,175 +380,72 @@ def _step(url: str) -> str:
 # --- the run -----------------------------------------------------------------------------------------
 
 
-async def resident_loop(resident: Resident, tally: Tally) -> None:
-    """Journeys back to back until the run ends."""
-    while tally.phase != "drain":
-        started = time.perf_counter()
-        try:
-            reference = await resident.journey()
-        except JourneyFailed as exc:
-            tally.failures[f"{exc.step} {exc.status}"] += 1
-            await asyncio.sleep(0.05)
-            continue
-        except (ConnectionError, OSError) as exc:
-            tally.failures[type(exc).__name__] += 1
+class Residents:
+    """Residents answering at once, each journey after journey until the run drains."""
+
+    def __init__(self, server: LiveServer, survey_id: int, max_picks: int, args: argparse.Namespace) -> None:
+        self.tally = FlowTally()
+        rng = random.Random(args.seed)
+        self.residents = [
+            Resident(server, self.tally, survey_id, max_picks, random.Random(rng.random()))
+            for _ in range(args.residents)
+        ]
+        self.loops: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Send every resident on their way."""
+        self.loops = [asyncio.create_task(self.journeys(resident)) for resident in self.residents]
+
+    async def journeys(self, resident: Resident) -> None:
+        """Journeys back to back until the run ends."""
+        tally = self.tally
+        while tally.phase != "drain":
+            started = time.perf_counter()
+            try:
+                reference = await resident.journey()
+            except JourneyFailed as exc:
+                tally.failures[f"{exc.step} {exc.status}"] += 1
+                await asyncio.sleep(0.05)
+                continue
+            except (ConnectionError, OSError) as exc:
+                tally.failures[type(exc).__name__] += 1
+                resident.hang_up()
+                await asyncio.sleep(0.05)
+                continue
+            tally.references.append(reference)
+            if tally.phase == "measure":
+                duration = time.perf_counter() - started
+                tally.journeys.append(duration)
+                tally.window_count += 1
+                tally.window_latencies.append(duration)
+
+    async def drain(self) -> None:
+        """Let the journeys under way finish (a minute at most), then hang up."""
+        self.tally.phase = "drain"
+        _done, pending = await asyncio.wait(self.loops, timeout=60)
+        for task in pending:
+            task.cancel()
+        for resident in self.residents:
             resident.hang_up()
-            await asyncio.sleep(0.05)
-            continue
-        tally.references.append(reference)
-        if tally.phase == "measure":
-            duration = time.perf_counter() - started
-            tally.journeys.append(duration)
-            tally.window_journeys += 1
-            tally.window_latencies.append(duration)
 
 
-async def progress_lines(tally: Tally, server_pid: int, started: float, stop: asyncio.Event) -> None:
-    """One line a second: journeys/s, journey p99, failures, CPU."""
-    second = CpuMeter(server_pid)
-    second.reset()
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 1.0)
-        server, own = second.cores()
-        elapsed = time.perf_counter() - second.started
-        count, latencies = tally.window_journeys, sorted(tally.window_latencies)
-        tally.window_journeys, tally.window_latencies = 0, []
-        second.reset()
-        rate = f"{count / elapsed:6,.0f} journeys/s" if tally.phase == "measure" else f"{'':>6} journeys/s"
-        p99 = f"p99 {percentile(latencies, 0.99) * 1000:6.0f} ms" if latencies else f"{'':>13}"
-        print(
-            f"  {time.perf_counter() - started:5.1f} s  {tally.phase:<8} {rate}  {p99}"
-            f"  failures {sum(tally.failures.values())}  cpu server {server:.2f} / client {own:.2f} cores"
-            f"  load {load_average()}",
-            flush=True,
-        )
-
-
-async def drive(
-    server: Server, survey_id: int, max_picks: int, args: argparse.Namespace
-) -> tuple[Tally, tuple[float, float]]:
-    """Warm up, measure, then let journeys under way finish."""
-    tally = Tally()
-    rng = random.Random(args.seed)
-    residents = [
-        Resident(server, tally, survey_id, max_picks, random.Random(rng.random())) for _ in range(args.residents)
-    ]
-    stop = asyncio.Event()
-    started = time.perf_counter()
-    progress = asyncio.create_task(progress_lines(tally, server.process.pid, started, stop))
-    loops = [asyncio.create_task(resident_loop(resident, tally)) for resident in residents]
-    await asyncio.sleep(args.warmup)
-    meter = CpuMeter(server.process.pid)
-    meter.reset()
-    profiler = start_profiler(server, args)
-    tally.phase = "measure"
-    tally.measure_started = time.perf_counter()
-    tally.window_journeys, tally.window_latencies = 0, []
-    await asyncio.sleep(args.duration)
-    tally.measure_ended = time.perf_counter()
-    cpu = meter.cores()
-    if profiler is not None:
-        await asyncio.to_thread(profiler.wait)
-        print(f"  py-spy wrote {args.profile}", flush=True)
-    tally.phase = "drain"
-    _done, pending = await asyncio.wait(loops, timeout=60)
-    for task in pending:
-        task.cancel()
-    stop.set()
-    await progress
-    for resident in residents:
-        resident.hang_up()
-    return tally, cpu
-
-
-def report(tally: Tally, cpu: tuple[float, float], args: argparse.Namespace, load_before: str, sessions: str) -> None:
-    """Print the figures of the measured window."""
-    window = tally.measure_ended - tally.measure_started
-    journeys = len(tally.journeys)
-    print(
-        f"\n{args.database}, {args.workers} worker(s), {args.residents} residents at once, sessions in {sessions},"
-        f" {window:.1f} s measured (after {args.warmup:.0f} s warm-up)"
-    )
-    print(f"  {journeys / window:,.1f} journeys/s completed   [{journeys:,} in the window]")
-    print(f"  per journey: {latency_summary(tally.journeys)}")
-    print(f"  per request: {latency_summary(tally.requests)}   ({len(tally.requests) / window:,.0f} requests/s)")
-    width = max((len(step) for step in tally.by_step), default=10)
-    for step, latencies in sorted(tally.by_step.items(), key=lambda item: -percentile(sorted(item[1]), 0.99)):
-        values = sorted(latencies)
-        p50, p99 = percentile(values, 0.5) * 1000, percentile(values, 0.99) * 1000
-        print(f"    {step:<{width}}  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
-    other = {status: n for status, n in sorted(tally.statuses.items()) if status not in (200, 303)}
-    print(f"  failed journeys: {dict(tally.failures) or 'none'}; statuses other than 200/303: {other or 'none'}")
-    print(f"  CPU while measuring: server {cpu[0]:.2f} cores, residents {cpu[1]:.2f} cores")
-    print(f"  load average before {load_before}; after {load_average()}  ({os.cpu_count()} CPUs)")
-
-
-def verify_storage(database, survey_id: int, tally: Tally) -> list[str]:  # type: ignore[no-untyped-def]
-    """Every finished journey stored once, and nothing else."""
-    rows = database.query("SELECT reference, channel FROM responses WHERE survey_id = ?", (survey_id,))
-    stored = {reference for reference, _channel in rows}
-    shown = tally.references
-    problems = []
-    if len(set(shown)) != len(shown):
-        problems.append(f"{len(shown) - len(set(shown))} references were shown to two residents")
-    if missing := set(shown) - stored:
-        problems.append(
-            f"{len(missing)} references shown on confirmation pages are not stored, e.g. {sorted(missing)[:3]}"
-        )
-    extra = len(stored) - len(set(shown))
-    if extra > tally.unknown_outcomes:
-        problems.append(f"stored {len(stored):,} responses but {len(shown):,} journeys finished")
-    if channels := {channel for _reference, channel in rows} - {"web"}:
-        problems.append(f"responses on other channels: {channels}")
-    print(
-        f"  stored {len(stored):,} responses / {len(shown):,} journeys reached the confirmation page"
-        + (f" ({tally.unknown_outcomes} cut off while submitting)" if tally.unknown_outcomes else "")
-    )
-    return problems
+def drive(server: LiveServer, survey_id: int, args: argparse.Namespace) -> Tally:
+    """Residents answering the survey at once: warm up, measure, then let journeys under way finish."""
+    survey = server.get_json(f"/api/v1/surveys/{survey_id}")
+    return measure(server, args, lambda: Residents(server, survey_id, survey["max_picks"], args))  # type: ignore[index]
 
 
 def main() -> int:
     """Run the benchmark; exit 1 if the stored responses are not the finished journeys."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--workers", type=int, default=1, help="server worker processes [1]")
-    parser.add_argument("--residents", type=int, default=64, help="residents answering at once [64]")
-    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds [10]")
-    parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring [3]")
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--profile", metavar="FILE", help="sample the server with py-spy into FILE (folded stacks)")
-    parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy", help="the py-spy executable")
-    parser.add_argument("--keep", action="store_true", help="keep the temp directory (server log, SQLite file)")
-    args = parser.parse_args()
-
-    load_before = load_average()
+    args = parse_arguments(__doc__, "--residents", "residents answering at once [64]")
     sessions = "Redis" if os.environ.get("TALKING_REDIS_URL") else "the database"
-    workdir = Path(tempfile.mkdtemp(prefix="talking-flow-"))
-    failed = False
-    try:
-        with fresh_database(args.database, workdir) as database:
-            survey_id = publish_survey(database.url)
-            with running_server(database.url, workdir, args.workers) as server:
-                print(
-                    f"flow: {server.url} ({args.workers} worker(s)) on {args.database}, survey {survey_id},"
-                    f" {args.residents} residents; load average {load_before}",
-                    flush=True,
-                )
-                survey = server.get_json(f"/api/v1/surveys/{survey_id}")
-                tally, cpu = run_loop(drive(server, survey_id, survey["max_picks"], args))  # type: ignore[index]
-            report(tally, cpu, args, load_before, sessions)
-            problems = verify_storage(database, survey_id, tally)
-            for problem in problems:
-                print(f"  PROBLEM: {problem}")
-            print("  check: stored == finished journeys" + (" FAILED" if problems else " ok"))
-            failed = bool(problems) or not tally.references
-    finally:
-        if args.keep:
-            print(f"  kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    return 1 if failed else 0
+    return run_benchmark(
+        "flow",
+        args,
+        drive,
+        detail=f", {args.residents} residents",
+        setting=f"{args.residents} residents at once, sessions in {sessions}",
+    )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 On SQLite the writer's thread is what limits benchmarks/ingest.py: under load it is busy all the
 time (its CPU plus waiting for fsync and the GIL), while the event loop's thread is not. This
-script calls what that thread calls for each batch (``writer.store_batch``), as the server would,
+script calls what that thread calls for each batch (``batch_store.store_batch``), as the server would,
 on a fresh SQLite file with synchronous=FULL, and measures the thread's CPU time. CPU time counts
 work, not waiting, so it varies far less from run to run than the throughput of a loaded server
 does on a shared machine; use it to compare two versions of the writer.
@@ -29,12 +29,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ingest import SURVEY_ISSUES, fresh_database, publish_survey, random_answer
+from common import publish_benchmark_survey
+from ingest import random_answer
 from sqlalchemy import Engine
 
+from talking import tallies
 from talking.db.engine import create_engine, writer_engine
-from talking.reports import tallies
-from talking.surveys import writer
+from talking.surveys import batches as batch_store
+from talking.surveys.references import new_references
+from talking.testing.databases import fresh_database
+from talking.testing.surveys import DEMO_ISSUES
 
 
 def main() -> int:
@@ -48,14 +52,14 @@ def main() -> int:
     rng = random.Random(args.seed)
 
     with tempfile.TemporaryDirectory() as workdir, fresh_database("sqlite", Path(workdir)) as database:
-        survey_id = publish_survey(database.url)
+        survey_id = publish_benchmark_survey(database.url)
         districts = [row[0] for row in sqlite3.connect(database.path).execute("SELECT code FROM districts")]
 
-        def batch() -> list[writer.PendingResponse]:
+        def batch() -> list[batch_store.PendingResponse]:
             """Answers as benchmarks/ingest.py sends them."""
-            answers = [random_answer(rng, districts, list(SURVEY_ISSUES), 5) for _ in range(args.batch_size)]
+            answers = [random_answer(rng, districts, list(DEMO_ISSUES), 5) for _ in range(args.batch_size)]
             return [
-                writer.PendingResponse(
+                batch_store.PendingResponse(
                     survey_id=survey_id,
                     district=answer["district"],
                     picks=tuple(answer["picks"]),
@@ -70,12 +74,12 @@ def main() -> int:
         engine = writer_engine(create_engine(database.url))  # the writer's own: synchronous, BEGIN IMMEDIATE
         assert isinstance(engine, Engine)
         for _ in range(50):  # warm up: caches, statements, the file's first pages
-            writer.store_batch(engine.begin, batch())
+            batch_store.store_batch(engine.begin, batch())
 
         batches = [batch() for _ in range(args.batches)]
         cpu, wall = time.thread_time(), time.perf_counter()
         for done, responses in enumerate(batches, start=1):
-            writer.store_batch(engine.begin, responses)
+            batch_store.store_batch(engine.begin, responses)
             if done % 200 == 0:
                 print(f"  {done:,} / {args.batches:,} batches", file=sys.stderr, flush=True)
         cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
@@ -100,7 +104,7 @@ def main() -> int:
 
 
 def _write_in_steps(
-    engine: Engine, survey_id: int, responses: list[writer.PendingResponse], steps: Counter[str]
+    engine: Engine, survey_id: int, responses: list[batch_store.PendingResponse], steps: Counter[str]
 ) -> None:
     """``_write_batch``'s work for a batch that is all new, open-survey answers without idempotency
     keys, step by step (so the idempotency look-up, which such a batch skips, is not a step)."""
@@ -114,11 +118,13 @@ def _write_in_steps(
     with timed("begin", engine.connect) as conn:
         transaction = timed("begin", conn.begin)
         now = datetime.now(UTC)
-        _statuses, max_picks = timed("survey status", lambda: writer._survey_statuses(conn, {survey_id}, now))
-        references = timed("references", lambda: writer.new_references(len(responses)))
+        _statuses, max_picks = timed("survey status", lambda: batch_store._survey_statuses(conn, {survey_id}, now))
+        references = timed("references", lambda: new_references(len(responses)))
         to_insert = [(index, pending, references[index]) for index, pending in enumerate(responses)]
-        timed("insert responses and picks", lambda: writer._insert(conn, to_insert, now))
-        deltas = timed("tally: count in Python", lambda: tallies.batch_deltas(writer.counted(to_insert, max_picks)))
+        timed("insert responses and picks", lambda: batch_store._insert(conn, to_insert, now))
+        deltas = timed(
+            "tally: count in Python", lambda: tallies.batch_deltas(batch_store.counted(to_insert, max_picks))
+        )
         timed("tally: upsert", lambda: tallies.add_deltas(conn, deltas))
         timed("commit (WAL write and fsync)", transaction.commit)
 

@@ -2,28 +2,20 @@
 
 No tests/__init__.py on purpose: govuk-frontend-jinja's wheel installs a stray top-level `tests`
 package, so nothing here is imported by that name (pytest runs with --import-mode=importlib).
+
+The real server, the fresh databases and the published survey come from talking.testing, which the
+benchmarks use too; tests may import them from here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
 import shutil
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-import httpx
 import psycopg
 import pytest
 from litestar import Litestar
@@ -32,37 +24,21 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.app import create_app
-from talking.db import migrate
 from talking.db.engine import create_engine
 from talking.db.models import response_picks, responses
-from talking.questionnaires.schemas import SurveyCreate
-from talking.questionnaires.services import create_survey, publish
 from talking.sessions import sessions_path
 from talking.settings import Settings
+from talking.testing import databases
+from talking.testing.databases import migrate_up, plain_postgres_url
+from talking.testing.server import live_server as live_server  # tests import it from here
+from talking.testing.surveys import DEMO_ISSUES as DEMO_ISSUES  # tests import it from here
+from talking.testing.surveys import publish_survey
 
-POSTGRES_ADMIN_URL = os.environ.get("TALKING_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get("TALKING_TEST_POSTGRES_URL", databases.DEFAULT_POSTGRES_ADMIN_URL)
 IN_CI = os.environ.get("CI") == "true"
-
-DEMO_ISSUES = (
-    "anti-social-behaviour",
-    "road-safety",
-    "drug-dealing-and-taking",
-    "burglary",
-    "criminal-damage",
-    "alcohol",
-    "fraud",
-    "violent-crime",
-)
 
 
 # --- databases ---------------------------------------------------------------------------------
-
-
-def migrate_up(url: str) -> None:
-    """Apply migrations from a thread of their own: Alembic's env runs asyncio.run, which cannot start
-    inside a running event loop (an async test's, or Playwright's sync API's)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(migrate.upgrade, url).result()
 
 
 @pytest.fixture(scope="session")
@@ -83,23 +59,16 @@ def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
 
 @contextmanager
 def postgres_database(prefix: str = "talking_test") -> Iterator[str]:
-    """Create a PostgreSQL database, migrate it, and drop it afterwards."""
-    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
-    try:
-        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        if IN_CI:
-            raise
-        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
-    try:
-        migrate_up(url)
+    """Create a PostgreSQL database, migrate it, and drop it afterwards; skip the test if PostgreSQL
+    is not reachable (outside CI, where it must be)."""
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(databases.postgres_database(prefix, POSTGRES_ADMIN_URL))
+        except psycopg.OperationalError as exc:
+            if IN_CI:
+                raise
+            pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {exc}")
         yield url
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -111,8 +80,7 @@ def postgres_session_url() -> Iterator[str]:
 
 def empty_postgres(url: str) -> None:
     """Remove every survey, response and session, keeping the reference data."""
-    plain = url.replace("postgresql+asyncpg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as conn:
+    with psycopg.connect(plain_postgres_url(url), autocommit=True) as conn:
         conn.execute(
             "TRUNCATE response_answers, response_picks, responses, survey_questions, survey_districts, survey_issues,"
             " surveys, audit_events, api_tokens, sign_in_throttle, users, web_sessions,"
@@ -172,24 +140,6 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await test_engine.dispose()
 
 
-async def publish_survey(engine: AsyncEngine, **overrides: object) -> int:
-    """Create and publish a survey offering the demo issues (open now unless overridden); returns its id."""
-    now = datetime.now(UTC)
-    fields: dict[str, object] = {
-        "title": "Lancashire Talking test survey",
-        "introduction": "Tell us what matters where you live.",
-        "issues": DEMO_ISSUES,
-        "max_picks": 5,
-        "opens_at": now - timedelta(days=1),
-        "closes_at": now + timedelta(days=30),
-    }
-    fields.update(overrides)
-    async with engine.begin() as conn:
-        survey_id = await create_survey(conn, SurveyCreate(**fields))  # type: ignore[arg-type]
-        await publish(conn, survey_id)
-    return survey_id
-
-
 def sessions_file(engine: AsyncEngine) -> Path | None:
     """The sessions file beside an SQLite database (None on PostgreSQL, which keeps them inside)."""
     return sessions_path(engine.url.database) if engine.dialect.name == "sqlite" else None  # type: ignore[arg-type]
@@ -219,81 +169,6 @@ async def count_stored(engine: AsyncEngine) -> tuple[int, int]:
 async def open_survey(engine: AsyncEngine) -> int:
     """The id of a published survey (five picks from eight issues) open now."""
     return await publish_survey(engine)
-
-
-# --- a real server in another process ------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A TCP port nobody is listening on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class LiveServer:
-    """A `talking serve` process and where to reach it."""
-
-    url: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log(self) -> str:
-        """What the server printed so far."""
-        return self.log_path.read_text(errors="replace")
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Signal the server and its worker processes together (granian runs workers as children)."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, sig)
-
-
-@contextmanager
-def live_server(database_url: str, log_dir: Path, workers: int = 1) -> Iterator[LiveServer]:
-    """Run `talking serve` on a free port until the block ends (killed hard if it will not stop)."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "TALKING_DATABASE_URL": database_url,
-        "TALKING_SECRET_KEY": "live-server-secret",
-        "TALKING_HOST": "127.0.0.1",
-        "TALKING_PORT": str(port),
-    }
-    log_path = log_dir / f"server-{port}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "talking", "serve", "--workers", str(workers)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            # Its own process group, so stopping it stops its workers too (none left orphaned).
-            start_new_session=True,
-        )
-    server = LiveServer(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
-            try:
-                if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server did not answer /healthz within 30 s:\n{server.log()}")
-            time.sleep(0.1)
-        yield server
-    finally:
-        server.kill(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill(signal.SIGKILL)
-            process.wait()
-        # Workers that outlived the main process (it was killed first) must not outlive the test.
-        server.kill(signal.SIGKILL)
 
 
 # --- staff ---------------------------------------------------------------------------------------

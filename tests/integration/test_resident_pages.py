@@ -21,9 +21,9 @@ from talking.db.models import response_answers, response_picks, responses, surve
 from talking.questionnaires.schemas import QuestionCreate, SurveyCreate
 from talking.questionnaires.services import create_survey, publish
 from talking.surveys.fast_pages import FastPages
-from talking.surveys.writer import REFERENCE_PATTERN
+from talking.surveys.references import REFERENCE_PATTERN
 
-from ..conftest import count_stored
+from ..conftest import DEMO_ISSUES, count_stored
 
 Client = AsyncTestClient[Litestar]
 
@@ -323,16 +323,7 @@ REFUSALS = [
     pytest.param("issues", {}, "picks", "Select at least one issue", id="picks-none"),
     pytest.param(
         "issues",
-        {
-            "picks": [
-                "anti-social-behaviour",
-                "road-safety",
-                "drug-dealing-and-taking",
-                "burglary",
-                "criminal-damage",
-                "alcohol",
-            ]
-        },
+        {"picks": list(DEMO_ISSUES[:6])},
         "picks",
         "Select no more than 5 issues",
         id="picks-too-many",

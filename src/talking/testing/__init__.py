@@ -1,0 +1,10 @@
+"""The harness shared by the test suite and the benchmarks: a real `talking serve` in another
+process, fresh migrated databases, and a published survey to answer.
+
+Never imported by the service itself. The PostgreSQL helpers need the ``dev`` extras (psycopg);
+everything else needs only what the service needs, so a benchmark runs without the test tools.
+
+- ``talking.testing.server``: ``free_port``, ``LiveServer``, ``live_server``
+- ``talking.testing.databases``: ``migrate_up``, ``Database``, ``postgres_database``, ``fresh_database``
+- ``talking.testing.surveys``: ``DEMO_ISSUES``, ``publish_survey``, ``publish_survey_at``
+"""
