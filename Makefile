@@ -51,9 +51,10 @@ bench: install ## Run the benchmarks and print their figures
 	$(PY) benchmarks/flow.py --workers 2
 	$(PY) benchmarks/report.py
 
-lint: install ## ruff on the code, hadolint on the Containerfile
+lint: install ## ruff on the code, import-linter on the layers, hadolint on the Containerfile
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check src analysis tests benchmarks scripts
+	$(BIN)/lint-imports
 	$(BIN)/hadolint Containerfile
 
 clean: ## Remove what install made (keeps var/, your data)
