@@ -16,7 +16,6 @@ from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
 
@@ -26,17 +25,18 @@ from talking.auth.middleware import ABSOLUTE_LIFETIME_SECONDS, PrincipalMiddlewa
 from talking.auth.pages import StaffPages
 from talking.db.engine import create_engine
 from talking.health import healthz
+from talking.openapi import COMPONENTS, TruthfulJsonRenderPlugin
 from talking.problems import handle_exception
 from talking.questionnaires.api import QuestionnaireController
 from talking.questionnaires.pages import QuestionnairePages
-from talking.reports.api import ReportController
+from talking.reports.api import ReportController, document_report_formats
 from talking.reports.pages import ReportPages
 from talking.reports.service import ReportCache, report_settings
 from talking.security import CspNonceMiddleware, add_security_headers
 from talking.sessions import DatabaseStore
 from talking.settings import Settings
 from talking.surveys.about import AboutPages
-from talking.surveys.api import ReferenceController, ResponseController
+from talking.surveys.api import ReferenceController, ResponseController, document_answer_rules
 from talking.surveys.fast_pages import FastPages
 from talking.surveys.fast_submit import FastSubmit
 from talking.surveys.pages import ResidentPages
@@ -152,7 +152,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             description="Resident engagement surveys: top community issues by district.",
             path="/schema",
             # JSON only: the interactive viewers load scripts from third-party hosts.
-            render_plugins=[JsonRenderPlugin()],
+            render_plugins=[TruthfulJsonRenderPlugin(finishers=[document_answer_rules, document_report_formats])],
+            components=COMPONENTS,
         ),
         debug=settings.debug,
     )

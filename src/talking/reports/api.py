@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
+import msgspec
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
@@ -16,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from talking import audit
 from talking.errors import SurveyNotFound
+from talking.openapi import BY_ID, BY_TOKEN, STAFF_SECURITY, problems
 from talking.params import RowId
 from talking.questionnaires import services as questionnaires
 from talking.reports import exports
 from talking.reports.responses_csv import stream_responses_csv
-from talking.reports.service import ReportCache, SurveyReport
+from talking.reports.service import ReportCache, ReportDocument, SurveyReport
 from talking.web.guards import current_principal, requires
 from talking.web.people import client_ip
 
@@ -75,8 +77,13 @@ class ReportController(Controller):
     path = "/api/v1/surveys/{survey_id:int}"
     tags: ClassVar[list[str]] = ["reports"]
     guards: ClassVar[list[Any]] = [ANALYST]
+    security = STAFF_SECURITY
 
-    @get("/report", summary="The survey's report: ranked issues by district, groups, themes, waves")
+    @get(
+        "/report",
+        summary="The survey's report: ranked issues by district, groups, themes, waves",
+        responses=problems(*BY_TOKEN, *BY_ID, 400),
+    )
     async def report(
         self,
         request: Request[Any, Any, Any],
@@ -87,7 +94,12 @@ class ReportController(Controller):
         """Rebuilt when answers have arrived since the last request, otherwise served from memory."""
         return await report_download(request, db_session, survey_id, fmt)
 
-    @get("/responses.csv", summary="Every response as CSV, one row per response (streamed)")
+    @get(
+        "/responses.csv",
+        summary="Every response as CSV, one row per response (streamed)",
+        media_type=MEDIA_TYPES["csv"],
+        responses=problems(*BY_TOKEN, *BY_ID),
+    )
     async def responses_csv(
         self,
         request: Request[Any, Any, Any],
@@ -107,3 +119,26 @@ class ReportController(Controller):
 
         name = f"talking-survey-{survey_id}-responses.csv"
         return Stream(rows(), media_type=MEDIA_TYPES["csv"], headers=attachment(name))
+
+
+def document_report_formats(document: dict[str, Any]) -> None:
+    """The report's answer in OpenAPI: the JSON document's real schema, and the CSV and XLSX files."""
+    operation = document.get("paths", {}).get("/api/v1/surveys/{survey_id}/report", {}).get("get")
+    if operation is None:
+        return
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    # analysis' own Structs, under names of their own (analysis.schemas.District is not reference's District).
+    (report,), parts = msgspec.json.schema_components(
+        [ReportDocument], ref_template="#/components/schemas/Report.{name}"
+    )
+    schemas.update({f"Report.{name}": schema for name, schema in parts.items()})
+    operation["responses"]["200"] = {
+        "description": "The report, as ?format= asks: JSON (default), CSV (a row per area, weighting and issue)"
+        " or XLSX.",
+        "content": {
+            MEDIA_TYPES["json"]: {"schema": report},
+            MEDIA_TYPES["csv"]: {"schema": {"type": "string"}},
+            MEDIA_TYPES["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
+        },
+        "headers": {"Content-Disposition": {"schema": {"type": "string"}, "description": "attachment; filename=..."}},
+    }

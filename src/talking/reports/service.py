@@ -63,6 +63,22 @@ class ReportInputs:
     previous: ReportInputs | None = None
 
 
+class ReportSurvey(msgspec.Struct, frozen=True):
+    """Which survey and wave a report document is about."""
+
+    id: int
+    title: str
+    status: str
+    wave: int
+    previous_wave_id: int | None
+
+
+class ReportDocument(Report, frozen=True, kw_only=True):
+    """The report as the API and `talking report --format json` give it (its schema is in the OpenAPI)."""
+
+    survey: ReportSurvey
+
+
 @dataclass(frozen=True, slots=True)
 class SurveyReport:
     """A report and the survey it is about."""
@@ -71,11 +87,10 @@ class SurveyReport:
     report: Report
 
     def document(self) -> dict:
-        """The JSON document: the report's fields plus a `survey` block."""
+        """The JSON document (a ReportDocument): the report's fields plus a `survey` block."""
         f = self.frame
-        survey = {"id": f.id, "title": f.title, "status": f.status, "wave": f.wave}
-        survey["previous_wave_id"] = f.previous_wave_id
-        return {"survey": survey, **msgspec.to_builtins(self.report)}
+        survey = ReportSurvey(id=f.id, title=f.title, status=f.status, wave=f.wave, previous_wave_id=f.previous_wave_id)
+        return msgspec.to_builtins(ReportDocument(**msgspec.structs.asdict(self.report), survey=survey))
 
 
 def _quiet(_step: str) -> None:

@@ -9,10 +9,11 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
+from talking.openapi import BY_BODY, BY_ID, problems
 from talking.params import RowId
 from talking.problems import problem
-from talking.reference import District, Issue, districts, issues
-from talking.surveys.schemas import Receipt, ResponseCreate, Survey
+from talking.reference import AGE_BANDS, SEXES, District, Issue, districts, issues
+from talking.surveys.schemas import MAX_COMMENT_CHARS, MAX_PICKS_LIMIT, Receipt, ResponseCreate, Survey
 from talking.surveys.services import SurveyCatalogue, submit_response
 from talking.surveys.writer import ResponseWriter
 
@@ -61,7 +62,7 @@ class ResponseController(Controller):
     path = "/api/v1/surveys"
     tags: ClassVar[list[str]] = ["responses"]
 
-    @get("/{survey_id:int}", summary="The definition of an open survey")
+    @get("/{survey_id:int}", summary="The definition of an open survey", responses=problems(*BY_ID, 409))
     async def get_survey(self, request: Request[Any, Any, Any], survey_id: RowId) -> Survey:
         """An open survey's title, introduction, issues and number of picks (404 unknown, 409 not open)."""
         catalogue: SurveyCatalogue = request.app.state.catalogue
@@ -72,6 +73,7 @@ class ResponseController(Controller):
         summary="Send one resident's answers",
         status_code=HTTP_201_CREATED,
         request_max_body_size=MAX_RESPONSE_BODY_BYTES,
+        responses=problems(*BY_ID, *BY_BODY, 409, 429),
     )
     async def create_response(
         self,
@@ -95,3 +97,31 @@ class ResponseController(Controller):
         writer: ResponseWriter = request.app.state.writer
         survey = await catalogue.get_open(survey_id)
         return await submit_response(writer, survey, data, channel="api", idempotency_key=idempotency_key)
+
+
+def document_answer_rules(document: dict[str, Any]) -> None:
+    """The rules of validation.py that a schema can say, on the response a resident sends (OpenAPI)."""
+    answer = document.get("components", {}).get("schemas", {}).get("ResponseCreate")
+    if not answer:
+        return
+    properties = answer["properties"]
+    properties["district"].update(
+        enum=[district.code for district in districts()], description="The ONS code of the resident's district."
+    )
+    properties["picks"].update(
+        minItems=1,
+        maxItems=MAX_PICKS_LIMIT,
+        uniqueItems=True,
+        description="Issue codes in rank order (first = most important); at most the survey's max_picks, "
+        "each offered by the survey.",
+    )
+    for name, choices in (("age_band", AGE_BANDS), ("sex", SEXES)):
+        _constrain_optional(properties[name], {"enum": [choice.code for choice in choices]})
+    _constrain_optional(properties["comment"], {"maxLength": MAX_COMMENT_CHARS})
+
+
+def _constrain_optional(schema: dict[str, Any], rule: dict[str, Any]) -> None:
+    """Apply ``rule`` to the string branch of an optional (``oneOf`` string or null) property."""
+    for branch in schema.get("oneOf", [schema]):
+        if branch.get("type") == "string":
+            branch.update(rule)
