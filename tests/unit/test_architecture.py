@@ -19,7 +19,7 @@ LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 def lint_imports(cwd: Path, pythonpath: list[Path] | None = None) -> subprocess.CompletedProcess[str]:
     """Run import-linter with the pyproject.toml in ``cwd``; imports resolve from ``pythonpath`` first."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = dict(os.environ)
     if pythonpath:
         env["PYTHONPATH"] = os.pathsep.join(map(str, pythonpath))
     command = [str(LINT_IMPORTS) if LINT_IMPORTS.exists() else shutil.which("lint-imports") or "lint-imports"]
