@@ -84,7 +84,7 @@ def empty_postgres(url: str) -> None:
         conn.execute(
             "TRUNCATE response_answers, response_picks, responses, survey_questions, survey_districts, survey_issues,"
             " surveys, audit_events, api_tokens, sign_in_throttle, users, web_sessions,"
-            " tally_respondents, tally_positions, tally_pairs RESTART IDENTITY CASCADE"
+            " tally_respondents, tally_positions, tally_pairs, members RESTART IDENTITY CASCADE"
         )
 
 

@@ -25,6 +25,7 @@ from talking.auth.middleware import ABSOLUTE_LIFETIME_SECONDS, PrincipalMiddlewa
 from talking.auth.pages import StaffPages
 from talking.db.engine import create_engine
 from talking.health import healthz
+from talking.members.pages import MemberPages
 from talking.openapi import COMPONENTS, TruthfulJsonRenderPlugin
 from talking.problems import handle_exception
 from talking.questionnaires.api import QuestionnaireController
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AdminPages,
             QuestionnairePages,
             PreviewPages,
+            MemberPages,
             create_static_files_router(path="/assets", directories=[STATIC_DIR], name="assets"),
         ],
         plugins=[SQLAlchemyPlugin(config=sqlalchemy)],

@@ -30,6 +30,7 @@ ACTIONS = (
     "survey_wave_created",
     "report_exported",
     "responses_exported",
+    "members_imported",
 )
 
 

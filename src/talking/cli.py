@@ -7,6 +7,7 @@ import os
 
 import click
 
+from talking.members import commands as members_commands
 from talking.settings import Settings
 
 
@@ -315,6 +316,9 @@ def _run_in_transaction(work):
             await engine.dispose()
 
     return asyncio.run(run())
+
+
+main.add_command(members_commands.members)
 
 
 def _describe(settings: Settings) -> str:

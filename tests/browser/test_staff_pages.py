@@ -108,7 +108,7 @@ def test_sign_in_and_out_pass_axe(page: Page, site: StaffSite) -> None:
     page.wait_for_url(f"{site.url}/account")
     assert_page(page, "Your account")
     menu = page.get_by_role("navigation", name="Staff menu")
-    expect(menu.get_by_role("link")).to_have_text(["Surveys", "Account"])  # no admin links for staff
+    expect(menu.get_by_role("link")).to_have_text(["Surveys", "Members", "Account"])  # no admin links for staff
 
     menu.get_by_role("button", name=re.compile("Sign out")).click()
     page.wait_for_url(re.compile(r"/sign-in\?signed-out=1$"))
@@ -154,7 +154,7 @@ def test_admin_pages_pass_axe(page: Page, site: StaffSite) -> None:
     sign_in(page, site, ADMIN, then="/admin/users")
     assert_page(page, "Staff accounts")
     menu = page.get_by_role("navigation", name="Staff menu")
-    expect(menu.get_by_role("link")).to_have_text(["Surveys", "Account", "Users", "Audit log"])
+    expect(menu.get_by_role("link")).to_have_text(["Surveys", "Members", "Account", "Users", "Audit log"])
     expect(menu.get_by_role("link", name="Users")).to_have_attribute("aria-current", "page")
     assert_accessible(page, "users")
 
@@ -223,3 +223,22 @@ def test_staff_menu_on_a_phone(page: Page, site: StaffSite) -> None:
     expect(menu.get_by_role("button", name=re.compile("Sign out"))).to_be_visible()
     assert_accessible(page, "users on a phone, menu open")
     screenshot(page, "admin-users-phone")
+
+
+def test_staff_import_members_from_a_file(page: Page, site: StaffSite, tmp_path: Path) -> None:
+    """The upload form, its error, and the report: keyboard-usable and WCAG 2.2 AA."""
+    sign_in(page, site, STAFF, then="/staff/members/import")
+    assert_page(page, "Import members")
+    assert_accessible(page, "import members")
+    page.get_by_role("button", name="Upload and import").click()
+    assert_page(page, "Import members", error=True)
+    assert_accessible(page, "import members, no file chosen")
+    export = tmp_path / "export.csv"
+    export.write_text("email,postcode\nann@example.org,PR1 2HE\nnot-an-email,PR1 2HE\n", encoding="utf-8")
+    page.get_by_label("Upload a file").set_input_files(str(export))
+    page.get_by_role("button", name="Upload and import").click()
+    assert_page(page, "Members imported")
+    expect(page.locator("table").first).to_contain_text("New members added")
+    expect(page.locator("table").nth(1)).to_contain_text("is not an email address")
+    assert_accessible(page, "members import report")
+    screenshot(page, "staff-members-import-report")

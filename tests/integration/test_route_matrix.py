@@ -144,6 +144,10 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/staff" + S + "/report.csv"):                 row(303, 200, 200, 200, 303, 303),
     ("GET", "/staff" + S + "/report.xlsx"):                row(303, 200, 200, 200, 303, 303),
     ("GET", "/staff" + S + "/report.json"):                row(303, 200, 200, 200, 303, 303),
+    # --- the resident panel: staff import members (no file sent here: a clear 422)
+    ("GET", "/staff/members/import"):                      row(303, 403, 200, 200, 303, 303),
+    ("POST", "/staff/members/import"):                     row(303, 403, 422, 422, 303, 403),
+    ("GET", "/staff/members/import/report"):               row(303, 403, 303, 303, 303, 303),
     # --- admins only (the account changed is someone else's, given the role and state it has)
     ("GET", "/admin/users"):                               row(303, 403, 403, 200, 303, 303),
     ("GET", "/admin/users/new"):                           row(303, 403, 403, 200, 303, 303),

@@ -342,6 +342,36 @@ class WebSession(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
+class Member(Base):
+    """A resident on the panel: reached by email, answering for their district.
+
+    ``email_key`` is the address lower-cased, unique, so one resident is one member however they
+    type it. An erased member keeps only their row's id, status and times: email, district and
+    about-you answers are cleared for good (nothing links a member to an answer in any case).
+    """
+
+    __tablename__ = "members"
+    __table_args__ = (
+        UniqueConstraint("email_key"),
+        CheckConstraint("status IN ('pending', 'active', 'unsubscribed', 'erased')", name="status_known"),
+        Index("ix_members_district_status", "district_code", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    email_key: Mapped[str | None] = mapped_column(String(254))
+    district_code: Mapped[str | None] = mapped_column(ForeignKey("districts.code"))
+    age_band: Mapped[str | None] = mapped_column(String(20))
+    sex: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12))
+    # Which privacy notice the member agreed to ("imported" for the messaging service's members).
+    consent_version: Mapped[str | None] = mapped_column(String(40))
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 surveys = Survey.__table__
 survey_issues = SurveyIssue.__table__
 responses = Response.__table__
@@ -357,3 +387,4 @@ audit_events = AuditEvent.__table__
 tally_respondents = TallyRespondents.__table__
 tally_positions = TallyPosition.__table__
 tally_pairs = TallyPair.__table__
+members = Member.__table__

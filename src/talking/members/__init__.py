@@ -1,0 +1,1 @@
+"""The resident panel: members, reached by email, each answering for their own district."""
