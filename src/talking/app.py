@@ -25,6 +25,7 @@ from talking.auth.middleware import ABSOLUTE_LIFETIME_SECONDS, PrincipalMiddlewa
 from talking.auth.pages import StaffPages
 from talking.db.engine import create_engine
 from talking.health import healthz
+from talking.members.directory_pages import MemberDirectoryPages
 from talking.members.pages import MemberPages
 from talking.openapi import COMPONENTS, TruthfulJsonRenderPlugin
 from talking.problems import handle_exception
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             QuestionnairePages,
             PreviewPages,
             MemberPages,
+            MemberDirectoryPages,
             create_static_files_router(path="/assets", directories=[STATIC_DIR], name="assets"),
         ],
         plugins=[SQLAlchemyPlugin(config=sqlalchemy)],

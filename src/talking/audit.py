@@ -31,6 +31,9 @@ ACTIONS = (
     "report_exported",
     "responses_exported",
     "members_imported",
+    "members_searched",
+    "member_viewed",
+    "member_erased",
 )
 
 

@@ -227,7 +227,10 @@ def test_staff_menu_on_a_phone(page: Page, site: StaffSite) -> None:
 
 def test_staff_import_members_from_a_file(page: Page, site: StaffSite, tmp_path: Path) -> None:
     """The upload form, its error, and the report: keyboard-usable and WCAG 2.2 AA."""
-    sign_in(page, site, STAFF, then="/staff/members/import")
+    sign_in(page, site, STAFF, then="/staff/members")
+    assert_page(page, "Members")
+    assert_accessible(page, "members")
+    page.get_by_role("button", name="Import members").click()
     assert_page(page, "Import members")
     assert_accessible(page, "import members")
     page.get_by_role("button", name="Upload and import").click()
@@ -242,3 +245,13 @@ def test_staff_import_members_from_a_file(page: Page, site: StaffSite, tmp_path:
     expect(page.locator("table").nth(1)).to_contain_text("is not an email address")
     assert_accessible(page, "members import report")
     screenshot(page, "staff-members-import-report")
+    page.goto(f"{site.url}/staff/members?q=ann")
+    expect(page.locator("table").first).to_contain_text("ann@example.org")
+    assert_accessible(page, "members search")
+    page.get_by_role("link", name="ann@example.org").click()
+    assert_page(page, "Member ")
+    assert_accessible(page, "a member")
+    page.get_by_role("button", name=re.compile("Erase member")).click()
+    assert_page(page, "Members")
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("has been erased")
+    screenshot(page, "staff-members-after-erasure")

@@ -25,11 +25,11 @@ from typing import Any
 
 import httpx
 from litestar import Litestar
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.auth.services import list_tokens
-from talking.db.models import api_tokens, surveys, users
+from talking.db.models import api_tokens, members, surveys, users
 from talking.questionnaires.schemas import QuestionCreate
 
 from ..conftest import make_token, make_user, publish_survey
@@ -145,6 +145,9 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/staff" + S + "/report.xlsx"):                row(303, 200, 200, 200, 303, 303),
     ("GET", "/staff" + S + "/report.json"):                row(303, 200, 200, 200, 303, 303),
     # --- the resident panel: staff import members (no file sent here: a clear 422)
+    ("GET", "/staff/members"):                             row(303, 403, 200, 200, 303, 303),
+    ("GET", "/staff/members/{member_id:int}"):             row(303, 403, 200, 200, 303, 303),
+    ("POST", "/staff/members/{member_id:int}/erase"):      row(303, 403, 303, 303, 303, 403),
     ("GET", "/staff/members/import"):                      row(303, 403, 200, 200, 303, 303),
     ("POST", "/staff/members/import"):                     row(303, 403, 422, 422, 303, 403),
     ("GET", "/staff/members/import/report"):               row(303, 403, 303, 303, 303, 303),
@@ -169,6 +172,7 @@ def real_path(template: str, the_row: Row, ids: dict[str, int]) -> str:
         "survey_id": str(ids[the_row.survey]),
         "user_id": str(ids["user"]),
         "token_id": str(ids["token"]),
+        "member_id": str(ids["member"]),
     }
     return re.sub(r"\{(\w+):\w+\}", lambda found: values[found.group(1)], template)
 
@@ -230,6 +234,7 @@ async def test_every_route_against_every_caller(app: Litestar, client: Client, e
         ),
         "closed": await publish_survey(engine, title="Closed survey"),
         "user": await make_user(engine, "someone@lancashire.test", "staff"),
+        "member": await _member(engine),
     }
     people = {
         name: await make_user(engine, f"{name}@lancashire.test", role)
@@ -268,6 +273,17 @@ async def test_every_route_against_every_caller(app: Litestar, client: Client, e
             elif got != (gap[0] if gap else expected):
                 wrong.append(f"{method} {path} as {caller_name}: {got}, expected {expected}")
     assert not wrong, "\n".join(wrong)
+
+
+async def _member(engine: AsyncEngine) -> int:
+    """A member of the resident panel, imported as the messaging service's export brings them."""
+    from talking.members.member_file import read_text_file
+    from talking.members.services import import_members
+
+    _count, rows = read_text_file(b"email,district\nresident@example.org,Preston\n")
+    async with engine.begin() as conn:
+        await import_members(conn, rows)
+        return (await conn.execute(select(members.c.id))).scalar_one()
 
 
 async def _spare_token(engine: AsyncEngine, user_id: int) -> int:

@@ -55,3 +55,29 @@ def import_file(file: Path, dry_run: bool) -> None:
     if report.kept_unsubscribed:
         click.echo(f"{report.kept_unsubscribed:,} of the updated members had unsubscribed: they stay unsubscribed")
     click.echo(report.summary())
+
+
+@members.command("erase")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation")
+def erase(email: str, yes: bool) -> None:
+    """Erase a member for good (a request by post or phone): their address and details are removed."""
+    from talking.db.engine import create_engine
+    from talking.members import directory
+
+    if not yes:
+        click.confirm(f"Erase the member {email}? Their address and details are removed for good", abort=True)
+
+    async def run() -> int:
+        engine = create_engine(Settings.from_env().database_url)
+        try:
+            async with engine.begin() as conn:
+                return await directory.erase_by_email(conn, email)
+        finally:
+            await engine.dispose()
+
+    try:
+        member_id = asyncio.run(run())
+    except directory.MemberNotFound as exc:
+        raise click.ClickException(f"No member has the address {email}") from exc
+    click.echo(f"talking: member {member_id} erased (address and details removed)")
