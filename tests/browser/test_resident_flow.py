@@ -303,7 +303,7 @@ def test_journey_with_javascript_off(browser: Browser, site: Site) -> None:
         page.get_by_role("button", name="Start now").click()
         page.get_by_role("button", name="Continue").click()
         assert_page(visit, "Which area do you live in?", error=True)
-        page.get_by_role("link", name="Select the area where you live").click()
+        page.get_by_role("link", name="Enter your postcode, or choose your area from the list").click()
         page.get_by_label("Blackpool").check()
         page.get_by_role("button", name="Continue").click()
 

@@ -23,7 +23,7 @@ from talking.questionnaires.services import create_survey, publish
 from talking.surveys.fast_pages import FastPages
 from talking.surveys.references import REFERENCE_PATTERN
 
-from ..conftest import DEMO_ISSUES, count_stored
+from ..conftest import DEMO_ISSUES, count_stored, publish_survey
 
 Client = AsyncTestClient[Litestar]
 
@@ -318,7 +318,13 @@ async def test_each_page_shows_the_saved_answer(client: Client, open_survey: int
 TOO_LONG = "x" * 2_001
 
 REFUSALS = [
-    pytest.param("district", {}, "district", "Select the area where you live", id="district-missing"),
+    pytest.param(
+        "district", {}, "postcode", "Enter your postcode, or choose your area from the list", id="district-missing"
+    ),
+    pytest.param("district", {"postcode": "my house"}, "postcode", "Enter a full postcode", id="postcode-not-one"),
+    pytest.param(
+        "district", {"postcode": "M1 1AE"}, "postcode", "choose your area from the list", id="postcode-outside"
+    ),
     pytest.param("district", {"district": "E99999999"}, "district", "Unknown district code", id="district-unknown"),
     pytest.param("issues", {}, "picks", "Select at least one issue", id="picks-none"),
     pytest.param(
@@ -652,3 +658,34 @@ async def test_unknown_question_is_page_not_found(client: Client, engine: AsyncE
     await answer(client, survey_id, "issues", {"picks": ["fraud"]})
     assert (await client.get(f"/surveys/{survey_id}/questions/safe-at-night")).status_code == 200
     assert (await client.get(f"/surveys/{survey_id}/questions/nope")).status_code == 404
+
+
+# --- where you live: a postcode finds the area ---------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["PR1 2HE", "pr12he", "  Pr1 2hE "])
+async def test_a_postcode_finds_the_area_and_is_not_kept(client: Client, open_survey: int, typed: str) -> None:
+    await client.get(f"/surveys/{open_survey}")
+    done = await answer(client, open_survey, "district", {"postcode": typed})
+    assert done.status_code == 303
+    check = await client.get(f"/surveys/{open_survey}/district")
+    assert 'value="E07000123" checked' in check.text  # Preston, as if chosen from the list
+    assert check.text.count("PR1 2HE") == 1  # only the hint's example: the postcode is not kept
+
+
+async def test_an_area_chosen_wins_over_a_postcode(client: Client, open_survey: int) -> None:
+    await client.get(f"/surveys/{open_survey}")
+    done = await answer(client, open_survey, "district", {"district": "E07000128", "postcode": "PR1 2HE"})
+    assert done.status_code == 303
+    assert 'value="E07000128" checked' in (await client.get(f"/surveys/{open_survey}/district")).text
+
+
+async def test_a_postcode_in_an_area_the_survey_does_not_ask_says_so(client: Client, engine: AsyncEngine) -> None:
+    survey_id = await publish_survey(engine, districts=("E07000118",))  # Chorley only
+    await client.get(f"/surveys/{survey_id}")
+    refused = await answer(client, survey_id, "district", {"postcode": "PR1 2HE"})
+    assert refused.status_code == 422
+    assert error_summary(refused.text) == [
+        ("#postcode", "PR1 2HE is in Preston: This survey is not asking residents of Preston")
+    ]
+    assert 'value="PR1 2HE"' in refused.text  # shown again to correct, never stored

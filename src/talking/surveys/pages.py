@@ -41,9 +41,9 @@ from talking.surveys.validation import (
     answer_errors,
     clean_comment,
     comment_errors,
-    district_errors,
     pick_errors,
 )
+from talking.surveys.where_you_live import where_you_live
 from talking.templating import RememberedPage
 from talking.web.navigation import see_other
 
@@ -204,23 +204,14 @@ class ResidentPages(Controller):
     async def save_district(self, request: Req, survey_id: RowId) -> Template | Redirect:
         """Keep the area, or say what is wrong with it."""
         survey, progress = await self._begin(request, survey_id, "district")
-        district = text_field(await request.form(), "district")
-        if errors := messages(district_errors(district, survey)):
-            return self._district_page(request, survey, progress, errors, selected=district)
-        progress.district = district
+        form = await request.form()
+        chosen = text_field(form, "district")
+        answer = where_you_live(chosen, text_field(form, "postcode"), survey)
+        if answer.district is None:
+            context = page_context(survey, progress, "district") | {"selected": chosen, "postcode": answer.postcode}
+            return self._page(request, "district", survey, progress, answer.errors, **context)
+        progress.district = answer.district
         return self._onward(request, survey, "district", progress)
-
-    def _district_page(
-        self,
-        request: Req,
-        survey: Survey,
-        progress: Progress,
-        errors: dict[str, str] | None = None,
-        *,
-        selected: str | None,
-    ) -> Template:
-        context = {**page_context(survey, progress, "district"), "selected": selected}
-        return self._page(request, "district", survey, progress, errors, **context)
 
     @get(SURVEY + "/issues")
     async def issues(self, request: Req, survey_id: RowId) -> Template:
