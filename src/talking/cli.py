@@ -24,11 +24,17 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
+    from talking.processes import SERVE_PID_VARIABLE, port_taken
+
     settings = Settings.from_env()
     # Workers re-read the environment; pin the secret so all of them sign CSRF tokens alike.
     os.environ.setdefault("TALKING_SECRET_KEY", settings.secret_key)
     host, port = host or settings.host, port or settings.port
     workers = workers or settings.workers
+    # granian's SO_REUSEPORT would let this server start beside one already on the port.
+    if (taken := port_taken(host, port)) is not None:
+        raise click.ClickException(f"talking: {taken}; stop it or choose another with --port")
+    os.environ[SERVE_PID_VARIABLE] = str(os.getpid())  # so each worker can stop when this process dies
     click.echo(f"talking: serving http://{host}:{port}/ with {workers} worker(s) on {_describe(settings)}")
     Granian(
         "talking.app:create_asgi_app",
