@@ -9,8 +9,6 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -18,56 +16,14 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from talking.testing.databases import postgres_database
-from talking.testing.private_servers import (
-    PrivatePostgres,
-    PrivateRedis,
-    PrivateServerMissing,
-    private_postgres,
-    private_redis,
-)
+from talking.testing.private_servers import PrivatePostgres, PrivateRedis
 from talking.testing.surveys import publish_survey_at
 
-from ..conftest import IN_CI, another_worker_writing, live_server
+from ...conftest import another_worker_writing, live_server
 
 PRESTON = "E07000123"
 ANSWERS = {"district": PRESTON, "picks": ["fraud", "burglary"]}
 OUTAGE_SECONDS = 5
-
-
-def _or_skip(error: PrivateServerMissing) -> None:
-    if IN_CI:
-        raise error
-    pytest.skip(str(error))
-
-
-@pytest.fixture
-def private_pg() -> Iterator[PrivatePostgres]:
-    """A PostgreSQL of this test's own, to stop and start."""
-    with ExitStack() as stack:
-        try:
-            server = stack.enter_context(private_postgres())
-        except PrivateServerMissing as missing:
-            _or_skip(missing)
-        yield server
-
-
-@pytest.fixture
-def private_pg_url(private_pg: PrivatePostgres) -> Iterator[str]:
-    """A migrated database on the private PostgreSQL."""
-    with postgres_database("talking_outage", private_pg.admin_url) as url:
-        yield url
-
-
-@pytest.fixture
-def private_redis_server() -> Iterator[PrivateRedis]:
-    """A Redis of this test's own, to kill and start again."""
-    with ExitStack() as stack:
-        try:
-            server = stack.enter_context(private_redis())
-        except PrivateServerMissing as missing:
-            _or_skip(missing)
-        yield server
 
 
 class Resident:
