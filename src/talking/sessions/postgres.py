@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import ClauseElement
 
+from talking.db.engine import POSTGRES_CONNECT_TIMEOUT_SECONDS
 from talking.outages import is_dead_connection
 from talking.sessions.statements import Operations, Row, expiry_conversions, operations
 
@@ -56,6 +57,7 @@ class PostgresSessions:
     def __init__(self, engine: AsyncEngine) -> None:
         _args, params = engine.dialect.create_connect_args(engine.url)
         self._connect = {name: value for name, value in params.items() if name not in _SQLALCHEMY_ONLY}
+        self._connect.setdefault("timeout", POSTGRES_CONNECT_TIMEOUT_SECONDS)
         self._to_db, self._from_db = expiry_conversions(engine.dialect)
         self._pool: asyncpg.Pool | None = None
         self._opening: asyncio.Lock | None = None

@@ -5,7 +5,9 @@ interval, retries a dead pooled connection by itself, and serves again once the 
 
 from __future__ import annotations
 
+import asyncio
 import re
+import socket
 import threading
 import time
 from collections import Counter
@@ -16,6 +18,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from talking.app import create_app
+from talking.settings import Settings
 from talking.testing.private_servers import PrivatePostgres, PrivateRedis
 from talking.testing.surveys import publish_survey_at
 
@@ -187,3 +191,28 @@ async def test_sqlite_locked_beyond_the_wait_gives_503_then_stores(
     stored = await client.post(url, json=ANSWERS)
     assert stored.status_code == 201
     assert stored.json()["id"] == 1  # the refused one was not stored
+
+
+async def test_a_database_that_never_answers_is_503_within_seconds() -> None:
+    """A PostgreSQL host that accepts connections and then says nothing (a hung server, a half-open
+    network): a 503 after the connect timeout, not a request held for asyncpg's default minute."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)  # the kernel completes the handshakes; nobody ever answers
+        port = silent.getsockname()[1]
+        url = f"postgresql+asyncpg://postgres@127.0.0.1:{port}/talking"
+        app = create_app(Settings(database_url=url, secret_key="silent-" + "k" * 32))
+        async with AsyncTestClient(app=app, timeout=60) as client:
+            # Well under asyncpg's own 60 s, well over the 5 s connect timeout on a loaded machine.
+            answers = await asyncio.wait_for(
+                asyncio.gather(
+                    client.get("/healthz"),
+                    client.post("/api/v1/surveys/1/responses", json=ANSWERS),
+                    client.get("/surveys/1"),
+                ),
+                timeout=30,
+            )
+    health, api, page = answers
+    assert health.status_code == 503 and "database" in health.json()["detail"]
+    assert_api_503(api)
+    assert_page_503(page)
