@@ -44,6 +44,9 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         workers=workers,
         factory=True,
         log_access=False,
+        # A worker that dies (killed, out of memory) is replaced; the others serve on meanwhile.
+        # granian still stops the server if workers keep dying (a crash loop).
+        respawn_failed_workers=True,
     ).serve()
 
 

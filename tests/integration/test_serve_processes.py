@@ -79,3 +79,23 @@ def test_a_second_server_on_a_served_port_refuses_to_start(sqlite_url: str, tmp_
         assert second.returncode != 0
         assert f"port {server.port} on {server.host} is already in use" in output.decode()
         assert server.healthy()  # the first one serves on
+
+
+def test_a_killed_worker_is_replaced(sqlite_url: str, tmp_path: Path) -> None:
+    """A worker killed (as the out-of-memory killer would) comes back; the server serves on."""
+    with live_server(sqlite_url, tmp_path, workers=2) as server:
+        first, second = children_of(server.process.pid)[:2]
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            workers = [pid for pid in children_of(server.process.pid) if running(pid)]
+            if len(workers) == 2 and first not in workers:
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError(f"no new worker came:\n{server.log(tail=20)}")
+        assert second in workers  # the other worker was left alone
+        while not server.healthy() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert server.healthy()
+        assert server.process.poll() is None
