@@ -127,3 +127,18 @@ def test_library_lines_about_an_outage_lose_their_traceback(caplog: pytest.LogCa
     assert len(ours) == 2
     assert ours[0].exc_info is None and "ConnectionResetError" in ours[0].getMessage()
     assert ours[1].exc_info is not None  # not an outage: kept whole
+
+
+def test_sqlite_read_only_and_full_are_outages(tmp_path: Path) -> None:
+    path = tmp_path / "small.db"
+    with sqlite3.connect(path) as setup:
+        setup.execute("CREATE TABLE t (x)")
+    read_only = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    error = raised(lambda: read_only.execute("INSERT INTO t VALUES (1)"))
+    assert getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_READONLY
+    assert outage_of(error) is not None
+    full = sqlite3.connect(path)
+    full.execute("PRAGMA max_page_count = 3")  # a disk with room for three pages
+    error = raised(lambda: full.execute("INSERT INTO t VALUES (?)", ("x" * 100_000,)))
+    assert getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL
+    assert outage_of(error) is not None

@@ -216,3 +216,20 @@ async def test_a_database_that_never_answers_is_503_within_seconds() -> None:
     assert health.status_code == 503 and "database" in health.json()["detail"]
     assert_api_503(api)
     assert_page_503(page)
+
+
+async def test_a_redis_that_never_answers_is_503_within_seconds(sqlite_url: str, open_survey: int) -> None:
+    """Redis accepting connections and then saying nothing: the pages and /healthz answer 503 within
+    seconds (redis-py 8's own timeouts, 5 s a try), not a hung page."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        redis_url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        app = create_app(Settings(database_url=sqlite_url, secret_key="silent-" + "k" * 32, redis_url=redis_url))
+        async with AsyncTestClient(app=app, timeout=60) as client:
+            client.cookies.set("talking_session", "ab" * 16)  # a resident part-way through: a session to read
+            health, page = await asyncio.wait_for(
+                asyncio.gather(client.get("/healthz"), client.get(f"/surveys/{open_survey}/district")), timeout=30
+            )
+    assert health.status_code == 503 and "Redis" in health.json()["detail"]
+    assert_page_503(page)
