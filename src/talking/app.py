@@ -28,7 +28,6 @@ from talking.db.engine import create_engine
 from talking.health import healthz
 from talking.outages import throttle_library_outage_logs
 from talking.problems import handle_exception
-from talking.processes import die_with_parent
 from talking.questionnaires.api import QuestionnaireController
 from talking.questionnaires.pages import QuestionnairePages
 from talking.reports.api import ReportController
@@ -169,6 +168,5 @@ def create_asgi_app(settings: Settings | None = None) -> FastSubmit:
     drive the app in-process use create_app and so Litestar's handlers alone, except where they
     compare the two.
     """
-    die_with_parent()  # a worker must not keep serving after `talking serve` is killed
     app = create_app(settings)
     return FastSubmit(app, then=FastPages(app))

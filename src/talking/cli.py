@@ -37,7 +37,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     os.environ[SERVE_PID_VARIABLE] = str(os.getpid())  # so each worker can stop when this process dies
     click.echo(f"talking: serving http://{host}:{port}/ with {workers} worker(s) on {_describe(settings)}")
     Granian(
-        "talking.app:create_asgi_app",
+        "talking.cli:worker_app",
         address=host,
         port=port,
         interface=Interfaces.ASGI,
@@ -48,6 +48,21 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         # granian still stops the server if workers keep dying (a crash loop).
         respawn_failed_workers=True,
     ).serve()
+
+
+def worker_app() -> object:
+    """What each granian worker of `talking serve` runs: tie its life to the serving process, then
+    build the app (create_asgi_app).
+
+    First, before the app's imports, which take seconds on a busy machine: a worker orphaned
+    meanwhile would hold the listening socket all that time (see talking/processes.py).
+    """
+    from talking.processes import die_with_parent
+
+    die_with_parent()
+    from talking.app import create_asgi_app
+
+    return create_asgi_app()
 
 
 @main.group()

@@ -4,7 +4,7 @@ granian runs each worker as a child process and opens its listening socket with 
 a worker whose main process was killed with SIGKILL (nothing can catch it) went on serving, and a
 second `talking serve` on the same port started beside it, the kernel sharing connections between
 the two. ``port_taken`` checks the port before granian starts; ``die_with_parent`` asks Linux to
-stop a worker when the process that started it dies.
+stop a worker when the process that started it dies (cli.worker_app calls it first thing in each worker).
 """
 
 from __future__ import annotations
@@ -45,19 +45,23 @@ def port_taken(host: str, port: int) -> str | None:
 
 
 def die_with_parent() -> None:
-    """In a worker of `talking serve` (Linux): be sent SIGTERM when the serving process dies.
+    """In a worker of `talking serve` (Linux): be killed when the serving process dies.
 
-    PR_SET_PDEATHSIG through ctypes (libc's prctl): the maintained wrappers (python-prctl) need
-    libcap headers to build, for one call. SIGTERM lets granian's worker stop as on a normal
-    shutdown, finishing the responses it holds. If the parent died before this call, the worker
-    has already been handed to another process, so it stops at once. Outside `talking serve`
-    (in-process tests) it does nothing.
+    PR_SET_PDEATHSIG through ctypes (libc's prctl): the maintained wrapper (python-prctl) needs
+    libcap headers to build, for one call. The signal is SIGKILL, not SIGTERM: a worker inherits
+    granian's main-process SIGTERM handler until its own event loop installs one, and that handler
+    does nothing in a worker, so a SIGTERM arriving while the app loads was swallowed and the
+    worker served on (seen in one start in three under test). It only fires when the main process
+    died abruptly (a normal stop ends the workers first), and nothing acknowledged is lost: a 201
+    is sent only after COMMIT. If the parent died before this call, the worker has already been
+    handed to another process, so it exits at once. Outside `talking serve` (in-process tests) it
+    does nothing.
     """
     serving = os.environ.get(SERVE_PID_VARIABLE)
     if not sys.platform.startswith("linux") or not serving or not serving.isdigit():
         return
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         return  # not allowed here (a sandbox): the worker behaves as before
     if os.getppid() != int(serving):
-        os.kill(os.getpid(), signal.SIGTERM)
+        os._exit(1)  # the parent is gone already: nothing of this worker has started

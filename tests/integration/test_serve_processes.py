@@ -3,6 +3,7 @@ already served refuses to start (granian's SO_REUSEPORT would otherwise let it s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -10,6 +11,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
+
+from talking.testing.server import free_port
 
 from ..conftest import live_server
 
@@ -61,6 +66,35 @@ def test_workers_die_with_a_killed_main_process(sqlite_url: str, tmp_path: Path)
         left = [pid for pid in workers if running(pid)]
         assert not left, f"workers {left} outlived their main process"
         assert not listening(server.port), "the port is still served"
+
+
+@pytest.mark.parametrize("after_seconds", [0.0, 0.3, 1.0])
+def test_workers_die_with_a_main_process_killed_while_they_load(
+    sqlite_url: str, tmp_path: Path, after_seconds: float
+) -> None:
+    """Killed while its workers are still loading the app: none may be left serving."""
+    port = free_port()
+    env = {**os.environ, "TALKING_DATABASE_URL": sqlite_url, "TALKING_SECRET_KEY": "loading-" + "k" * 32}
+    command = [sys.executable, "-m", "talking", "serve", "--port", str(port), "--workers", "2"]
+    main = subprocess.Popen(
+        command, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers := children_of(main.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(workers) == 2
+        time.sleep(after_seconds)
+        os.kill(main.pid, signal.SIGKILL)
+        main.wait()
+        deadline = time.monotonic() + GONE_WITHIN_SECONDS
+        while any(running(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in workers if running(pid)], "a worker outlived its main process"
+        assert not listening(port)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(main.pid, signal.SIGKILL)  # orphans keep the process group: none is left behind
 
 
 def test_a_second_server_on_a_served_port_refuses_to_start(sqlite_url: str, tmp_path: Path) -> None:

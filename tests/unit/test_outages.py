@@ -142,3 +142,11 @@ def test_sqlite_read_only_and_full_are_outages(tmp_path: Path) -> None:
     error = raised(lambda: full.execute("INSERT INTO t VALUES (?)", ("x" * 100_000,)))
     assert getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL
     assert outage_of(error) is not None
+
+
+def test_no_pooled_connection_free_in_time_is_an_outage(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'busy.db'}", pool_size=1, max_overflow=0, pool_timeout=0.05)
+    with engine.connect():
+        error = raised(engine.connect)
+    outage = outage_of(error)
+    assert outage is not None and outage.service == DATABASE
