@@ -28,6 +28,7 @@ from talking.health import healthz
 from talking.members.directory_pages import MemberDirectoryPages
 from talking.members.pages import MemberPages
 from talking.openapi import COMPONENTS, TruthfulJsonRenderPlugin
+from talking.outages import throttle_library_outage_logs
 from talking.problems import handle_exception
 from talking.questionnaires.api import QuestionnaireController
 from talking.questionnaires.pages import QuestionnairePages
@@ -80,6 +81,7 @@ def session_config(settings: Settings) -> SessionConfig:
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the Litestar app for these settings (read from the environment when not given)."""
     settings = settings or Settings.from_env()
+    throttle_library_outage_logs()  # asyncpg's and SQLAlchemy's pools log every failed connect
     engine = create_engine(settings.database_url)
     sessions = session_config(settings)
     catalogue = SurveyCatalogue(engine)

@@ -25,21 +25,45 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
+    from talking.processes import SERVE_PID_VARIABLE, port_taken
+
     settings = Settings.from_env()
     # Workers re-read the environment; pin the secret so all of them sign CSRF tokens alike.
     os.environ.setdefault("TALKING_SECRET_KEY", settings.secret_key)
     host, port = host or settings.host, port or settings.port
     workers = workers or settings.workers
+    # granian's SO_REUSEPORT would let this server start beside one already on the port.
+    if (taken := port_taken(host, port)) is not None:
+        raise click.ClickException(f"talking: {taken}; stop it or choose another with --port")
+    os.environ[SERVE_PID_VARIABLE] = str(os.getpid())  # so each worker can stop when this process dies
     click.echo(f"talking: serving http://{host}:{port}/ with {workers} worker(s) on {_describe(settings)}")
     Granian(
-        "talking.app:create_asgi_app",
+        "talking.cli:worker_app",
         address=host,
         port=port,
         interface=Interfaces.ASGI,
         workers=workers,
         factory=True,
         log_access=False,
+        # A worker that dies (killed, out of memory) is replaced; the others serve on meanwhile.
+        # granian still stops the server if workers keep dying (a crash loop).
+        respawn_failed_workers=True,
     ).serve()
+
+
+def worker_app() -> object:
+    """What each granian worker of `talking serve` runs: tie its life to the serving process, then
+    build the app (create_asgi_app).
+
+    First, before the app's imports, which take seconds on a busy machine: a worker orphaned
+    meanwhile would hold the listening socket all that time (see talking/processes.py).
+    """
+    from talking.processes import die_with_parent
+
+    die_with_parent()
+    from talking.app import create_asgi_app
+
+    return create_asgi_app()
 
 
 @main.group()

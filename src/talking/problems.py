@@ -25,6 +25,7 @@ from talking.errors import (
     SurveyNotOpen,
     WrongSurveyState,
 )
+from talking.outages import RETRY_AFTER_SECONDS, SESSIONS, Outage, note_outage, outage_of
 
 log = logging.getLogger(__name__)
 
@@ -176,14 +177,34 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
                 )
             return problem(status, detail, instance=request.url.path, headers=exc.headers)
         return _error_page(request, status)
+    if (outage := outage_of(exc)) is not None:
+        return outage_response(request, outage)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     if wants_problem_json(request):
         return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong on our side; nothing was stored.")
     return _error_page(request, HTTP_500_INTERNAL_SERVER_ERROR)
 
 
+def outage_response(request: Request[Any, Any, Any], outage: Outage) -> Response[Any]:
+    """503 with Retry-After: the database or the session store is out of reach; logged, throttled."""
+    note_outage(outage, f"{request.method} {request.url.path}", log)
+    retry_after = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if wants_problem_json(request):
+        what = "The session store is" if outage.service == SESSIONS else "The database is"
+        return problem(
+            503,
+            f"{what} not answering for a moment; nothing was stored. Try again in {RETRY_AFTER_SECONDS} seconds.",
+            slug=f"{outage.service}-unavailable",
+            instance=request.url.path,
+            headers=retry_after,
+        )
+    page = _error_page(request, 503)
+    page.headers.update(retry_after)
+    return page
+
+
 def _error_page(request: Request[Any, Any, Any], status: int) -> Response[Any]:
-    template = {404: "errors/404.html", 403: "errors/403.html"}.get(status, "errors/500.html")
+    template = {404: "errors/404.html", 403: "errors/403.html", 503: "errors/503.html"}.get(status, "errors/500.html")
     if status < 500 and template == "errors/500.html":
         template = "errors/4xx.html"
     return Template(

@@ -19,6 +19,9 @@ T = TypeVar("T")
 
 # How long an SQLite writer waits for another process's write lock before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+# How long a new PostgreSQL connection may take (asyncpg waits 60 s by default): a database host
+# that accepts but never answers must become a 503 in seconds, not hold every request for a minute.
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
 
 
 def create_engine(
@@ -30,6 +33,7 @@ def create_engine(
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 10)
         kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", POSTGRES_CONNECT_TIMEOUT_SECONDS)
         return create_async_engine(url, **kwargs)
 
     if url.database and url.database != ":memory:":

@@ -14,15 +14,20 @@ Sessions are read every time: workers on other machines may have written them.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import ClauseElement
 
+from talking.db.engine import POSTGRES_CONNECT_TIMEOUT_SECONDS
+from talking.outages import is_dead_connection
 from talking.sessions.statements import Operations, Row, expiry_conversions, operations
+
+T = TypeVar("T")
 
 # Connections per worker for sessions, besides the engine's own pool: each statement takes well
 # under a millisecond, so a few serve many requests at once.
@@ -52,6 +57,7 @@ class PostgresSessions:
     def __init__(self, engine: AsyncEngine) -> None:
         _args, params = engine.dialect.create_connect_args(engine.url)
         self._connect = {name: value for name, value in params.items() if name not in _SQLALCHEMY_ONLY}
+        self._connect.setdefault("timeout", POSTGRES_CONNECT_TIMEOUT_SECONDS)
         self._to_db, self._from_db = expiry_conversions(engine.dialect)
         self._pool: asyncpg.Pool | None = None
         self._opening: asyncio.Lock | None = None
@@ -65,32 +71,49 @@ class PostgresSessions:
                     self._pool = await asyncpg.create_pool(min_size=1, max_size=POOL_SIZE, **self._connect)
         return self._pool
 
+    async def _run(self, operation: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
+        """Run one operation on the pool; once more if a pooled connection turns out dead.
+
+        asyncpg's pool hands out connections without checking them: after a backend was
+        terminated (a failover, pg_terminate_backend, a server restart) the first use of each
+        fails, the first with "connection was closed", the rest with "cannot switch to state 12".
+        Every operation here may safely run twice, so the pool renews all its connections and the
+        operation runs again; if that fails too, the database really is out of reach (503).
+        """
+        pool = await self.pool()
+        try:
+            return await operation(pool)
+        except Exception as exc:
+            if not is_dead_connection(exc):
+                raise
+        await pool.expire_connections()
+        return await operation(pool)
+
     async def read(self, key: str) -> Row | None:
         """The stored value and expiry of ``key``."""
-        row = await (await self.pool()).fetchrow(_SQL.read.sql, *_SQL.read.args(session_key=key))
+        row = await self._run(lambda pool: pool.fetchrow(_SQL.read.sql, *_SQL.read.args(session_key=key)))
         return None if row is None else (bytes(row[0]), self._from_db(row[1]))
 
     async def upsert(self, key: str, value: bytes, expires_at: datetime | None, sweep_before: datetime | None) -> None:
         """Insert or replace ``key``; sometimes also remove expired sessions (a statement of its own)."""
-        pool = await self.pool()
-        new_expiry = self._to_db(expires_at)
-        await pool.execute(_SQL.upsert.sql, *_SQL.upsert.args(session_key=key, new_value=value, new_expiry=new_expiry))
+        args = _SQL.upsert.args(session_key=key, new_value=value, new_expiry=self._to_db(expires_at))
+        await self._run(lambda pool: pool.execute(_SQL.upsert.sql, *args))
         if sweep_before is not None:
-            await pool.execute(_SQL.sweep.sql, *_SQL.sweep.args(cutoff=self._to_db(sweep_before)))
+            cutoff = _SQL.sweep.args(cutoff=self._to_db(sweep_before))
+            await self._run(lambda pool: pool.execute(_SQL.sweep.sql, *cutoff))
 
     async def renew(self, key: str, expires_at: datetime) -> None:
         """Push back the expiry of ``key``."""
-        await (await self.pool()).execute(
-            _SQL.renew.sql, *_SQL.renew.args(session_key=key, new_expiry=self._to_db(expires_at))
-        )
+        args = _SQL.renew.args(session_key=key, new_expiry=self._to_db(expires_at))
+        await self._run(lambda pool: pool.execute(_SQL.renew.sql, *args))
 
     async def delete(self, key: str) -> None:
         """Remove ``key``."""
-        await (await self.pool()).execute(_SQL.delete.sql, *_SQL.delete.args(session_key=key))
+        await self._run(lambda pool: pool.execute(_SQL.delete.sql, *_SQL.delete.args(session_key=key)))
 
     async def delete_all(self) -> None:
         """Remove every session."""
-        await (await self.pool()).execute(_SQL.delete_all.sql)
+        await self._run(lambda pool: pool.execute(_SQL.delete_all.sql))
 
     async def close(self) -> None:
         """Close the pool (the next operation opens another)."""

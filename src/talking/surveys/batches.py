@@ -26,6 +26,7 @@ from talking import tallies
 from talking.db.engine import retry_while_busy_sync
 from talking.db.models import response_answers, responses, surveys
 from talking.errors import IdempotencyConflict, SurveyNotOpen
+from talking.outages import outage_of
 from talking.surveys.references import new_references
 from talking.surveys.schemas import Receipt, ResponseCreate
 
@@ -79,6 +80,8 @@ def store_batch(begin: Begin, batch: list[PendingResponse]) -> list[Receipt | Ba
     try:
         return _store_in_one_transaction(begin, batch)
     except (IntegrityError, DBAPIError) as exc:
+        if outage_of(exc) is not None:
+            raise  # the database is out of reach: one by one would only fail as many times again
         if len(batch) == 1:
             # A concurrent retry with the same Idempotency-Key may have won: look again once.
             if isinstance(exc, IntegrityError):

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.db.engine import writer_engine
+from talking.outages import note_outage, outage_of
 from talking.surveys.batches import PendingResponse, store_batch, transaction_on
 from talking.surveys.schemas import Receipt
 
@@ -102,8 +103,11 @@ class ResponseWriter:
                 batch.append(self._queue.get_nowait())
             try:
                 outcomes = await self._store(batch)
-            except Exception as exc:  # the database is down: every waiting request must hear of it
-                log.exception("could not store a batch of %d responses", len(batch))
+            except Exception as exc:  # the database is down: every waiting request must hear of it (503)
+                if (outage := outage_of(exc)) is not None:
+                    note_outage(outage, "storing a batch of responses", log)
+                else:
+                    log.exception("could not store a batch of %d responses", len(batch))
                 outcomes = [exc] * len(batch)
             for pending, outcome in zip(batch, outcomes, strict=True):
                 assert pending.future is not None
