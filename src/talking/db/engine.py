@@ -88,7 +88,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int, *, wait_on_loop: boo
             _set_busy_timeout(conn, busy_timeout_ms)  # a deferred write waits inside SQLite, as it always did
             conn.exec_driver_sql("BEGIN")
         elif wait_on_loop and in_greenlet():
-            _begin_immediate_on_loop(conn)
+            _begin_immediate_on_loop(conn, busy_timeout_ms)
         else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
@@ -101,15 +101,16 @@ def _set_busy_timeout(conn: Any, busy_timeout_ms: int) -> None:
         info["busy_timeout_ms"] = busy_timeout_ms
 
 
-def _begin_immediate_on_loop(conn: Any) -> None:
+def _begin_immediate_on_loop(conn: Any, busy_timeout_ms: int) -> None:
     """BEGIN IMMEDIATE on an aiosqlite connection, waiting for another's write lock on the event loop.
 
     Runs inside SQLAlchemy's greenlet (the "begin" event of an async engine's connection), so it can
     await: each try fails at once (busy_timeout=0) and the wait between tries is an asyncio sleep,
     never SQLite's busy handler, which sleeps up to 100 ms at a time on the connection's thread.
+    After ``busy_timeout_ms`` it gives up with DatabaseBusy.
     """
     _set_busy_timeout(conn, 0)
-    for pause in _busy_pauses(0.0005, longest=_LONGEST_REQUEST_PAUSE):
+    for pause in _busy_pauses(0.0005, longest=_LONGEST_REQUEST_PAUSE, within_ms=busy_timeout_ms):
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
             return
@@ -178,10 +179,10 @@ def retry_while_busy_sync(attempt: Callable[[], T], *, first_pause: float) -> T:
     return attempt()
 
 
-def _busy_pauses(first: float, longest: float = 0.004) -> Iterator[float]:
+def _busy_pauses(first: float, longest: float = 0.004, within_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Iterator[float]:
     """The pauses between tries while SQLite is busy: doubling from ``first`` to at most ``longest``,
-    until SQLITE_BUSY_TIMEOUT_MS has passed."""
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    until ``within_ms`` has passed."""
+    deadline = time.monotonic() + within_ms / 1000
     pause = first
     while time.monotonic() < deadline:
         yield pause
