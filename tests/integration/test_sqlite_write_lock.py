@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -21,6 +20,7 @@ from talking.db.models import surveys
 from talking.testing.surveys import publish_survey
 
 from ..conftest import make_token, make_user
+from .staff_helpers import csrf_from, title
 
 
 @asynccontextmanager
@@ -97,21 +97,32 @@ async def test_a_lock_held_too_long_is_database_busy_and_the_connection_stays_go
 
 
 async def test_waiting_too_long_answers_503_with_retry_after(
-    client: AsyncTestClient[Litestar], engine: AsyncEngine, sqlite_url: str
+    app: Litestar, engine: AsyncEngine, sqlite_url: str
 ) -> None:
     bearer = await staff_token(engine)
     survey_id = await publish_survey(engine)
-    other = hold_write_lock(sqlite_url)
-    try:
-        started = time.monotonic()
-        api = await client.post(f"/api/v1/surveys/{survey_id}/close", headers=bearer)
-        assert time.monotonic() - started >= SQLITE_BUSY_TIMEOUT_MS / 1000
-    finally:
-        other.rollback()
-        other.close()
+    async with on_this_loop(app) as client:
+        form = await client.get("/sign-in")
+        other = hold_write_lock(sqlite_url)
+        try:
+            started = time.monotonic()
+            api, page = await asyncio.gather(
+                client.post(f"/api/v1/surveys/{survey_id}/close", headers=bearer),
+                client.post(
+                    "/sign-in",
+                    data={"_csrf_token": csrf_from(form.text), "email": "staff@lancashire.test", "password": "wrong"},
+                ),
+            )
+            assert time.monotonic() - started >= SQLITE_BUSY_TIMEOUT_MS / 1000
+        finally:
+            other.rollback()
+            other.close()
     assert api.status_code == 503
     assert api.headers["content-type"] == "application/problem+json"
     assert api.headers["retry-after"] == "5"
     assert api.json()["detail"] == "The service is busy; nothing was stored. Try again in a few seconds."
+    assert page.status_code == 503
+    assert page.headers["retry-after"] == "5"
+    assert title(page.text) == "Sorry, there is a problem with the service - Lancashire Talking"
     async with engine.connect() as conn:
         assert await conn.scalar(select(surveys.c.status).where(surveys.c.id == survey_id)) == "open"
