@@ -8,6 +8,7 @@ pages' fast path, whether sessions live in the database or in Redis.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,7 +28,8 @@ from .test_redis_sessions import redis_url as redis_url  # the fixture: skips wh
 
 HOST = "testserver.local"
 WAYS = ["litestar", "fast path"]
-PLANTED = ["ab" * 32, "not-one-of-ours", "0" * 16]  # shaped like our ids or not
+# Made up afresh each run (Redis outlives a test run): shaped like our ids, or not at all.
+PLANTED = {"like ours": lambda: secrets.token_hex(32), "not like ours": lambda: "not-one-of-" + secrets.token_hex(4)}
 
 
 @pytest.fixture(params=["database", "redis"])
@@ -62,7 +64,7 @@ async def test_a_session_id_the_server_never_issued_is_replaced(
     sessions_in: Settings, way: str, open_survey: int, planted: str
 ) -> None:
     async with browser(sessions_in, way) as (app, client):
-        await _planted_id_is_replaced(app, client, open_survey, planted)
+        await _planted_id_is_replaced(app, client, open_survey, PLANTED[planted]())
 
 
 async def _planted_id_is_replaced(app: Litestar, client: httpx.AsyncClient, open_survey: int, planted: str) -> None:
