@@ -54,6 +54,7 @@ def expected(args: argparse.Namespace) -> dict[str, int]:
         "survey_published": args.publishes + args.closes,  # the open ones were published when made
         "survey_closed": args.closes,
         "responses_exported": args.exports,
+        "tokens touched": args.tokens,
     }
 
 

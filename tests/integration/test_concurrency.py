@@ -43,3 +43,4 @@ def test_staff_actions_at_once_are_all_answered_and_recorded(each_database_url: 
     assert stored["survey_published"] == 20  # the ten drafts, and the ten set up open
     assert stored["survey_closed"] == 10
     assert stored["responses_exported"] == 20
+    assert stored["tokens touched"] == 10

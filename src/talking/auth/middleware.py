@@ -171,12 +171,12 @@ class PrincipalMiddleware(ASGIMiddleware):
         token = _bearer_token(scope)
         if token is not None:
             async with engine.connect() as conn:
-                found = await principal_for_token(conn, token)
-            if found is not None and found[1]:
+                use = await principal_for_token(conn, token)
+            if use is not None and use.touch_due:
                 # A write transaction of its own, taken only when due: most token requests only read.
                 async with immediate(engine).begin() as conn:
-                    await touch_token(conn, found[0].token_id)  # type: ignore[arg-type]
-            scope["user"] = found[0] if found else None
+                    await touch_token(conn, use.principal.token_id)  # type: ignore[arg-type]
+            scope["user"] = use.principal if use else None
             scope["auth"] = "token"
         else:
             scope["user"] = await _session_principal(engine, scope.get("session"))

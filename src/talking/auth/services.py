@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import msgspec
 from sqlalchemy import insert, or_, select, update
@@ -316,9 +317,17 @@ async def revoke_token(db: Db, token_id: int, *, actor: Principal, ip: str | Non
         )
 
 
-async def principal_for_token(db: Db, token: str) -> tuple[Principal, bool] | None:
-    """The user a bearer token acts for, if the token is live and its user active, and whether its
-    last_used_at is due a touch (``touch_token``). Only reads, so any connection will do."""
+class TokenUse(NamedTuple):
+    """Who a live token acts for, and whether its last_used_at is due a touch (``touch_token``)."""
+
+    principal: Principal
+    touch_due: bool
+
+
+async def principal_for_token(db: Db, token: str) -> TokenUse | None:
+    """The user a bearer token acts for, if the token is live and its user active.
+
+    Only reads, so any connection will do; the touch is a write of its own, when due."""
     if not token.startswith(TOKEN_PREFIX):
         return None
     row = (
@@ -335,7 +344,7 @@ async def principal_for_token(db: Db, token: str) -> tuple[Principal, bool] | No
     if row is None:
         return None
     due = row.last_used_at is None or datetime.now(UTC) - row.last_used_at > _TOUCH_EVERY
-    return Principal(user_id=row.user_id, email=row.email, role=row.role, via="token", token_id=row.id), due
+    return TokenUse(Principal(user_id=row.user_id, email=row.email, role=row.role, via="token", token_id=row.id), due)
 
 
 async def touch_token(db: Db, token_id: int) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from talking.auth.services import create_token, create_user
 from talking.db.engine import create_engine
-from talking.db.models import audit_events, sign_in_throttle
+from talking.db.models import api_tokens, audit_events, sign_in_throttle
 from talking.questionnaires.schemas import SurveyCreate
 from talking.questionnaires.services import create_survey
 from talking.testing.surveys import DEMO_ISSUES, publish_survey
@@ -127,13 +127,14 @@ async def storm(url: str, cast: Cast, *, wrong_passwords: int, exports: int) -> 
 
 
 async def stored(database_url: str) -> dict[str, int]:
-    """What the database recorded: audit events by action, and the TARGET's throttle count."""
+    """What the database recorded: audit events by action, the TARGET's throttle count, tokens touched."""
     engine = create_engine(database_url)
     try:
         async with engine.connect() as conn:
             rows = await conn.execute(select(audit_events.c.action, func.count()).group_by(audit_events.c.action))
             counts = {action: n for action, n in rows}
             failures = await conn.scalar(select(sign_in_throttle.c.failures).where(sign_in_throttle.c.email == TARGET))
-        return {**counts, "target throttle failures": failures or 0}
+            touched = await conn.scalar(select(func.count()).where(api_tokens.c.last_used_at.is_not(None)))
+        return {**counts, "target throttle failures": failures or 0, "tokens touched": touched or 0}
     finally:
         await engine.dispose()
