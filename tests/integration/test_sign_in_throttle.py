@@ -33,11 +33,13 @@ async def fail(engine: AsyncEngine, email: str, *, keep_at_most: int = throttle.
 
 async def attempt(engine: AsyncEngine, email: str, password: str) -> bool:
     """Sign in as the sign-in page does: a refusal is committed too (it counts); whether it succeeded."""
-    async with engine.begin() as conn:
+    async with engine.connect() as conn:
         try:
             await services.sign_in(conn, email, password)
         except services.SignInRefused:
             return False
+        finally:
+            await conn.commit()
     return True
 
 

@@ -200,9 +200,12 @@ def _wait_after(failures: int) -> timedelta:
 async def sign_in(db: Db, email: str, password: str, *, ip: str | None = None) -> Principal:
     """Check an email and password; SignInRefused with one message whatever went wrong.
 
-    Every attempt is counted and audited, however many arrive at once: the email's throttle row is
-    locked for the whole check (see ``throttle.lock_row``), so parallel guesses queue behind each
-    other and each one sees the failures before it.
+    Commits part-way, so ``db`` must be a session or a connection in commit-as-you-go mode (the
+    caller commits the rest, refusals included). Every attempt is counted, however many arrive at
+    once: under the email's throttle row lock (``throttle.lock_row``) it is either turned away or
+    counted as a failure in advance, and that is committed before the password is checked. So
+    parallel guesses each see the ones before them, and the slow argon2 check holds no lock (on
+    SQLite the write lock is the whole database's: residents' answers would wait behind it).
     """
     email = normalise_email(email)
     now = datetime.now(UTC)
@@ -216,9 +219,10 @@ async def sign_in(db: Db, email: str, password: str, *, ip: str | None = None) -
         seconds = int((ready_at - now).total_seconds()) + 1
         unit = "second" if seconds == 1 else "seconds"
         raise SignInRefused(f"Too many failed attempts. Wait {seconds} {unit} and try again.", seconds)
+    await throttle.count_failure(db, email, now)  # until the password proves right
+    await db.commit()
     ok = await verify_password(row.password_hash if row else None, password)
     if not ok or row is None or not row.is_active:
-        await throttle.count_failure(db, email, now)
         await _audit_failure(db, email, row, "deactivated" if ok and row is not None else "wrong email or password", ip)
         raise SignInRefused("Enter a correct email address and password.")
     values: dict[str, object] = {"last_sign_in_at": now}

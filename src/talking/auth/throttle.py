@@ -1,10 +1,12 @@
-"""The sign-in throttle's rows: one per email with recent failures, locked while an attempt is checked.
+"""The sign-in throttle's rows: one per email with recent failures, locked while an attempt is counted.
 
 Counting has to hold under any concurrency: sixty guesses sent at once must be sixty failures, not
 sixty reads of "no failures yet". So an attempt first makes sure its email has a row (an insert
 that does nothing if the row is there) and locks it: on PostgreSQL with SELECT ... FOR UPDATE, on
-SQLite by the write lock its transaction took at BEGIN (``talking.db.engine.immediate``). Attempts
-on one email therefore queue, each seeing the failures counted before it; other emails go on.
+SQLite by the write lock its transaction took at BEGIN (``talking.db.engine.immediate``). Under
+that lock it is turned away or counted as a failure in advance (auth.services.sign_in), and the
+count is committed before the password is checked; so attempts on one email each see the ones
+before them, and none holds the lock through the slow password check.
 
 The table stays small whatever is sent: a row is forgotten once its email has been quiet for
 FORGET_AFTER (longer than the longest wait, so no wait is cut short), and beyond KEEP_AT_MOST rows
