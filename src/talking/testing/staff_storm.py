@@ -5,6 +5,7 @@ benchmarks/concurrency.py.
 ``prepare`` makes the accounts, tokens and surveys directly in the database; ``storm`` sends every
 action at the same moment (each sign-in from a browser of its own, through the real form) and
 counts the answers by action and status; ``stored`` reads back what the database recorded.
+It sends with httpx (the ``dev`` extras), as the tests do.
 """
 
 from __future__ import annotations
