@@ -50,6 +50,8 @@ bench: install ## Run the benchmarks and print their figures
 	$(PY) benchmarks/flow.py
 	$(PY) benchmarks/flow.py --workers 2
 	$(PY) benchmarks/report.py
+	$(PY) benchmarks/concurrency.py
+	$(PY) benchmarks/concurrency.py --database postgres
 
 lint: install ## ruff on the code, import-linter on the layers, hadolint on the Containerfile
 	$(BIN)/ruff check .

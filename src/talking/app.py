@@ -23,7 +23,7 @@ from talking import __version__
 from talking.auth.admin import AdminPages
 from talking.auth.middleware import ABSOLUTE_LIFETIME_SECONDS, PrincipalMiddleware, SessionConfig
 from talking.auth.pages import StaffPages
-from talking.db.engine import create_engine
+from talking.db.engine import create_engine, immediate
 from talking.health import healthz
 from talking.members.directory_pages import MemberDirectoryPages
 from talking.members.pages import MemberPages
@@ -104,7 +104,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await engine.dispose()
 
     sqlalchemy = SQLAlchemyAsyncConfig(
-        engine_instance=engine,
+        # A request's session may write after reading: on SQLite it takes the write lock at BEGIN
+        # (waiting its turn on the event loop) so that concurrent staff actions queue, never fail.
+        engine_instance=immediate(engine),
         session_config=AsyncSessionConfig(expire_on_commit=False),
         before_send_handler="autocommit",
         create_all=False,

@@ -329,12 +329,13 @@ def _steps(bar, expected: list[str] | None = None):
 
 def _run_in_transaction(work):
     """Run ``await work(connection)`` in one committed transaction on the configured database."""
-    from talking.db.engine import create_engine
+    from talking.db.engine import create_engine, immediate
 
     async def run():
         engine = create_engine(Settings.from_env().database_url)
         try:
-            async with engine.begin() as conn:
+            # It reads then writes, perhaps while the service runs: SQLite's write lock from BEGIN.
+            async with immediate(engine).begin() as conn:
                 return await work(conn)
         finally:
             await engine.dispose()

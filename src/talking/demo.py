@@ -13,7 +13,7 @@ import numpy as np
 from sqlalchemy import func, select
 from tqdm import tqdm
 
-from talking.db.engine import create_engine
+from talking.db.engine import create_engine, immediate
 from talking.db.models import surveys
 from talking.questionnaires.schemas import SurveyCreate
 from talking.questionnaires.services import create_survey, publish
@@ -157,7 +157,7 @@ async def load_demo(settings: Settings, n_responses: int, seed: int, if_empty: b
             opens_at=now - timedelta(days=30),
             closes_at=now + timedelta(days=60),
         )
-        async with engine.begin() as conn:
+        async with immediate(engine).begin() as conn:
             survey_id = await create_survey(conn, definition)
             await publish(conn, survey_id)
         writer = ResponseWriter(engine)

@@ -15,8 +15,10 @@ import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from talking.db.engine import DatabaseBusy
 from talking.errors import (
     FieldError,
     IdempotencyConflict,
@@ -134,6 +136,8 @@ def _domain_problem(exc: Exception, instance: str) -> Response[bytes] | None:
 
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Render any error as problem+json (API) or an error page (people)."""
+    if isinstance(exc, DatabaseBusy | PoolTimeout):
+        return _busy(request)
     if wants_problem_json(request) and (domain := _domain_problem(exc, request.url.path)) is not None:
         return domain
     if isinstance(exc, SurveyNotFound):
@@ -200,6 +204,18 @@ def outage_response(request: Request[Any, Any, Any], outage: Outage) -> Response
         )
     page = _error_page(request, 503)
     page.headers.update(retry_after)
+    return page
+
+
+def _busy(request: Request[Any, Any, Any]) -> Response[Any]:
+    """503 with Retry-After: the database stayed busy (SQLite's write lock, or no free connection) for
+    longer than a request may wait. Nothing was written, so trying again is safe."""
+    headers = {"Retry-After": str(DatabaseBusy.retry_after)}
+    detail = "The service is busy; nothing was stored. Try again in a few seconds."
+    if wants_problem_json(request):
+        return problem(HTTP_503_SERVICE_UNAVAILABLE, detail, slug="busy", instance=request.url.path, headers=headers)
+    page = _error_page(request, HTTP_503_SERVICE_UNAVAILABLE)
+    page.headers.update(headers)
     return page
 
 

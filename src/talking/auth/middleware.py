@@ -13,12 +13,14 @@ from typing import Any
 from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
+from litestar.middleware.csrf import generate_csrf_token
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar.utils.dataclass import extract_dataclass_items
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from talking.auth.services import active_principal, principal_for_token
+from talking.auth.services import active_principal, principal_for_token, touch_token
+from talking.db.engine import immediate
 from talking.principal import Principal
 from talking.web.people import STAFF_SESSION_KEY, staff_sign_in_of
 
@@ -44,6 +46,23 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         """The id to store the session under: a freshly issued one if the request asked for it."""
         return connection.scope.get(_NEW_SESSION_ID) or super().get_session_id(connection)
 
+    async def load_from_connection(self, connection: Any) -> dict[str, Any]:
+        """The session the cookie names; if we hold none under that id, an empty one under a new id.
+
+        Litestar would store a new session under whatever id the cookie carried, so someone who
+        planted a made-up id in a victim's browser would know the victim's session id (fixation).
+        Ids come only from us: an id we do not hold (made up, expired, signed out) is never reused.
+        """
+        session_id = connection.cookies.get(self.config.key)
+        if not session_id:
+            return {}
+        if _SESSION_ID.fullmatch(session_id):
+            data = await self.get(session_id, store=self.config.get_store_from_app(connection.scope["app"]))
+            if data is not None:
+                return self.deserialize_data(data)
+        connection.scope[_NEW_SESSION_ID] = self.generate_session_id()
+        return {}
+
     async def store_in_message(self, scope_session: Any, message: Any, connection: Any) -> None:
         """Keep the session and set its cookie, as Litestar does, with two savings.
 
@@ -54,8 +73,8 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         if not isinstance(scope_session, dict):  # Empty: cleared, so Litestar deletes it and expires the cookie
             await super().store_in_message(scope_session, message, connection)
             return
-        if not scope_session and not connection.cookies.get(self.config.key):
-            return
+        if not scope_session and (not connection.cookies.get(self.config.key) or _NEW_SESSION_ID in connection.scope):
+            return  # nothing to keep, and no session of ours to keep it in
         session_id = self.get_session_id(connection)
         if not _SESSION_ID.fullmatch(session_id):  # not one of ours: let Litestar quote it as it must
             await super().store_in_message(scope_session, message, connection)
@@ -87,6 +106,27 @@ async def start_staff_session(request: Any, principal: Principal) -> None:
     request.scope[_NEW_SESSION_ID] = secrets.token_hex(config.session_id_bytes)
     now = int(time.time())
     request.session[STAFF_SESSION_KEY] = {"user_id": principal.user_id, "started": now, "seen": now}
+
+
+def new_csrf_cookie(request: Any) -> list[Cookie]:
+    """A new CSRF cookie, set as Litestar's CSRF middleware sets it, for the answer to a sign-in.
+
+    A token planted or seen before sign-in must not go on working for the signed-in session.
+    """
+    config = request.app.csrf_config
+    if config is None:
+        return []
+    return [
+        Cookie(
+            key=config.cookie_name,
+            value=generate_csrf_token(secret=config.secret),
+            path=config.cookie_path,
+            secure=config.cookie_secure,
+            httponly=config.cookie_httponly,
+            samesite=config.cookie_samesite,
+            domain=config.cookie_domain,
+        )
+    ]
 
 
 def end_staff_session(request: Any) -> None:
@@ -130,8 +170,13 @@ class PrincipalMiddleware(ASGIMiddleware):
         engine: AsyncEngine = scope["app"].state.engine
         token = _bearer_token(scope)
         if token is not None:
-            async with engine.begin() as conn:
-                scope["user"] = await principal_for_token(conn, token)
+            async with engine.connect() as conn:
+                use = await principal_for_token(conn, token)
+            if use is not None and use.touch_due:
+                # A write transaction of its own, taken only when due: most token requests only read.
+                async with immediate(engine).begin() as conn:
+                    await touch_token(conn, use.principal.token_id)  # type: ignore[arg-type]
+            scope["user"] = use.principal if use else None
             scope["auth"] = "token"
         else:
             scope["user"] = await _session_principal(engine, scope.get("session"))

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from talking import audit
 from talking.auth import services
-from talking.auth.middleware import end_staff_session, start_staff_session
+from talking.auth.middleware import end_staff_session, new_csrf_cookie, start_staff_session
 from talking.params import RowId
 from talking.principal import Principal
 from talking.web.forms import field_messages, form_text
@@ -103,7 +103,8 @@ class StaffPages(Controller):
         # Commit before touching the session store: on SQLite it writes through another connection.
         await db_session.commit()
         await start_staff_session(request, principal)
-        return see_other(page.next or DEFAULT_LANDING)
+        # A new session id and a new CSRF token: neither may be one known before sign-in.
+        return Redirect(path=page.next or DEFAULT_LANDING, status_code=303, cookies=new_csrf_cookie(request))
 
     @post("/sign-out")
     async def sign_out(self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]) -> Redirect:

@@ -6,15 +6,17 @@ import hashlib
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import msgspec
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from talking import audit
+from talking.auth import throttle
 from talking.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
-from talking.db.models import api_tokens, sign_in_throttle, users
+from talking.db.models import api_tokens, users
 from talking.errors import FieldError, RulesBroken
 from talking.principal import ROLES, Principal, Role
 
@@ -192,51 +194,57 @@ def _wait_after(failures: int) -> timedelta:
     """How long to wait after this many consecutive failures before the next attempt counts."""
     if failures < FREE_FAILURES:
         return timedelta(0)
-    return min(timedelta(seconds=2 ** (failures - FREE_FAILURES)), MAX_WAIT)
+    return min(timedelta(seconds=2 ** min(failures - FREE_FAILURES, 20)), MAX_WAIT)
 
 
 async def sign_in(db: Db, email: str, password: str, *, ip: str | None = None) -> Principal:
-    """Check an email and password; SignInRefused with one message whatever went wrong."""
+    """Check an email and password; SignInRefused with one message whatever went wrong.
+
+    Commits part-way, so ``db`` must be a session or a connection in commit-as-you-go mode (the
+    caller commits the rest, refusals included). Every attempt is counted, however many arrive at
+    once: under the email's throttle row lock (``throttle.lock_row``) it is either turned away or
+    counted as a failure in advance, and that is committed before the password is checked. So
+    parallel guesses each see the ones before them, and the slow argon2 check holds no lock (on
+    SQLite the write lock is the whole database's: residents' answers would wait behind it).
+    """
     email = normalise_email(email)
     now = datetime.now(UTC)
-    throttle = (await db.execute(select(sign_in_throttle).where(sign_in_throttle.c.email == email))).first()
-    if throttle is not None:
-        ready_at = throttle.last_failed_at + _wait_after(throttle.failures)
-        if now < ready_at:
-            seconds = int((ready_at - now).total_seconds()) + 1
-            unit = "second" if seconds == 1 else "seconds"
-            raise SignInRefused(f"Too many failed attempts. Wait {seconds} {unit} and try again.", seconds)
+    failures, last_failed_at = await throttle.lock_row(db, email, now)
+    ready_at = last_failed_at + _wait_after(failures) if failures else now
     row = (await db.execute(select(users).where(users.c.email == email))).first()
+    if now < ready_at:
+        # Counted (so guessing in parallel only lengthens the wait) but not checked.
+        await throttle.count_failure(db, email, last_failed_at)
+        await _audit_failure(db, email, row, "too many attempts", ip)
+        seconds = int((ready_at - now).total_seconds()) + 1
+        unit = "second" if seconds == 1 else "seconds"
+        raise SignInRefused(f"Too many failed attempts. Wait {seconds} {unit} and try again.", seconds)
+    await throttle.count_failure(db, email, now)  # until the password proves right
+    await db.commit()
     ok = await verify_password(row.password_hash if row else None, password)
     if not ok or row is None or not row.is_active:
-        failures = (throttle.failures if throttle else 0) + 1
-        if throttle is None:
-            await db.execute(insert(sign_in_throttle).values(email=email, failures=failures, last_failed_at=now))
-        else:
-            await db.execute(
-                update(sign_in_throttle)
-                .where(sign_in_throttle.c.email == email)
-                .values(failures=failures, last_failed_at=now)
-            )
-        await audit.record(
-            db,
-            "sign_in_failed",
-            actor_email=email,
-            target_type="user",
-            target_id=row.id if row else None,
-            ip=ip,
-            detail={"reason": "deactivated" if ok and row is not None else "wrong email or password"},
-        )
+        await _audit_failure(db, email, row, "deactivated" if ok and row is not None else "wrong email or password", ip)
         raise SignInRefused("Enter a correct email address and password.")
     values: dict[str, object] = {"last_sign_in_at": now}
     if needs_rehash(row.password_hash):
         values["password_hash"] = await hash_password(password)
     await db.execute(update(users).where(users.c.id == row.id).values(**values))
-    if throttle is not None:
-        await db.execute(delete(sign_in_throttle).where(sign_in_throttle.c.email == email))
+    await throttle.forget(db, email)
     principal = Principal(user_id=row.id, email=row.email, role=row.role, via="session")
     await audit.record(db, "sign_in", actor=principal, target_type="user", target_id=row.id, ip=ip)
     return principal
+
+
+async def _audit_failure(db: Db, email: str, row: object | None, reason: str, ip: str | None) -> None:
+    await audit.record(
+        db,
+        "sign_in_failed",
+        actor_email=email,
+        target_type="user",
+        target_id=row.id if row else None,  # type: ignore[attr-defined]
+        ip=ip,
+        detail={"reason": reason},
+    )
 
 
 async def active_principal(db: Db, user_id: int) -> Principal | None:
@@ -313,8 +321,17 @@ async def revoke_token(db: Db, token_id: int, *, actor: Principal, ip: str | Non
         )
 
 
-async def principal_for_token(db: Db, token: str) -> Principal | None:
-    """The user a bearer token acts for, if the token is live and its user active."""
+class TokenUse(NamedTuple):
+    """Who a live token acts for, and whether its last_used_at is due a touch (``touch_token``)."""
+
+    principal: Principal
+    touch_due: bool
+
+
+async def principal_for_token(db: Db, token: str) -> TokenUse | None:
+    """The user a bearer token acts for, if the token is live and its user active.
+
+    Only reads, so any connection will do; the touch is a write of its own, when due."""
     if not token.startswith(TOKEN_PREFIX):
         return None
     row = (
@@ -330,7 +347,18 @@ async def principal_for_token(db: Db, token: str) -> Principal | None:
     ).first()
     if row is None:
         return None
+    due = row.last_used_at is None or datetime.now(UTC) - row.last_used_at > _TOUCH_EVERY
+    return TokenUse(Principal(user_id=row.user_id, email=row.email, role=row.role, via="token", token_id=row.id), due)
+
+
+async def touch_token(db: Db, token_id: int) -> None:
+    """Note that a token was used now; one blind UPDATE, so concurrent uses need no read first."""
     now = datetime.now(UTC)
-    if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
-        await db.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=now))
-    return Principal(user_id=row.user_id, email=row.email, role=row.role, via="token", token_id=row.id)
+    await db.execute(
+        update(api_tokens)
+        .where(
+            api_tokens.c.id == token_id,
+            or_(api_tokens.c.last_used_at.is_(None), api_tokens.c.last_used_at < now - _TOUCH_EVERY),
+        )
+        .values(last_used_at=now)
+    )

@@ -7,4 +7,5 @@ everything else needs only what the service needs, so a benchmark runs without t
 - ``talking.testing.server``: ``free_port``, ``LiveServer``, ``live_server``
 - ``talking.testing.databases``: ``migrate_up``, ``Database``, ``postgres_database``, ``fresh_database``
 - ``talking.testing.surveys``: ``DEMO_ISSUES``, ``publish_survey``, ``publish_survey_at``
+- ``talking.testing.staff_storm``: ``prepare``, ``storm``, ``stored``: staff actions at once (needs httpx)
 """
