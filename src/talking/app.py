@@ -32,7 +32,7 @@ from talking.questionnaires.pages import QuestionnairePages
 from talking.reports.api import ReportController
 from talking.reports.pages import ReportPages
 from talking.reports.service import ReportCache, report_settings
-from talking.security import CspNonceMiddleware, add_security_headers
+from talking.security import CspNonceMiddleware, security_headers
 from talking.sessions import DatabaseStore
 from talking.settings import Settings
 from talking.surveys.about import AboutPages
@@ -136,7 +136,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stores={"sessions": store},
         # Order matters: the session is loaded before we look in it for a signed-in user.
         middleware=[CspNonceMiddleware(), sessions.middleware, PrincipalMiddleware()],
-        before_send=[add_security_headers],
+        before_send=[security_headers(https=settings.https)],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="__Host-talking_csrf" if settings.https else "talking_csrf",

@@ -25,6 +25,7 @@ from talking.errors import (
     SurveyNotOpen,
     WrongSurveyState,
 )
+from talking.security import new_csp_nonce
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +184,8 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
 
 
 def _error_page(request: Request[Any, Any, Any], status: int) -> Response[Any]:
+    # Litestar answers an unknown path before the nonce middleware runs: the page's script needs one.
+    request.scope.setdefault("state", {}).setdefault("csp_nonce", new_csp_nonce())  # type: ignore[typeddict-item]
     template = {404: "errors/404.html", 403: "errors/403.html"}.get(status, "errors/500.html")
     if status < 500 and template == "errors/500.html":
         template = "errors/4xx.html"
