@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+from pathlib import Path
 
 import click
 
@@ -106,6 +108,36 @@ def db_retally(survey_id: int | None) -> None:
         _run_in_transaction(retally)
         bar.update(1)
     click.echo(f"talking: tallies recounted for {'survey ' + str(survey_id) if survey_id else 'every survey'}")
+
+
+@db.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(file: Path) -> None:
+    """Write a consistent copy of the database to FILE while the service runs (SQLite's backup API; pg_dump)."""
+    from talking.backup import BackupError, back_up
+
+    settings = Settings.from_env()
+    try:
+        with _copy_bar("backup") as progress:
+            back_up(settings.database_url, file, progress)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"talking: {_describe(settings)} backed up to {file} ({file.stat().st_size:,} bytes)")
+
+
+@db.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+def db_restore(file: Path) -> None:
+    """Restore a backup made by `talking db backup` into an empty database (never over data)."""
+    from talking.backup import BackupError, restore
+
+    settings = Settings.from_env()
+    try:
+        with _copy_bar("restore") as progress:
+            restore(settings.database_url, file, progress)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"talking: {file} restored into {_describe(settings)}")
 
 
 @main.command()
@@ -300,6 +332,20 @@ def _steps(bar, expected: list[str] | None = None):
         bar.set_postfix_str(name)
 
     return step
+
+
+@contextlib.contextmanager
+def _copy_bar(name: str):
+    """A progress bar told (done, total) by a copy: pages for SQLite, tables for PostgreSQL."""
+    from tqdm import tqdm
+
+    with tqdm(desc=name, unit="step") as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        yield progress
 
 
 def _run_in_transaction(work):
