@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,7 +21,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
 
-from talking import __version__
+from talking import __version__, retention
 from talking.auth.admin import AdminPages
 from talking.auth.middleware import ABSOLUTE_LIFETIME_SECONDS, PrincipalMiddleware, SessionConfig
 from talking.auth.pages import StaffPages
@@ -75,8 +76,12 @@ def session_config(settings: Settings) -> SessionConfig:
     )
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    """Build the Litestar app for these settings (read from the environment when not given)."""
+def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) -> Litestar:
+    """Build the Litestar app for these settings (read from the environment when not given).
+
+    ``daily_jobs``: also run the daily retention (talking.retention) while serving; `talking serve`
+    does, tests in-process do not.
+    """
     settings = settings or Settings.from_env()
     engine = create_engine(settings.database_url)
     sessions = session_config(settings)
@@ -92,10 +97,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         gc.collect()
         gc.freeze()
         await writer.start()
+        jobs = [asyncio.create_task(retention.run_daily(engine, settings.retention_days))] if daily_jobs else []
         try:
             async with store:  # Litestar's hook for a store to let go of what it holds (pool, file, client)
                 yield
         finally:
+            for job in jobs:
+                job.cancel()
             await writer.stop()
             await engine.dispose()
 
@@ -166,5 +174,5 @@ def create_asgi_app(settings: Settings | None = None) -> FastSubmit:
     drive the app in-process use create_app and so Litestar's handlers alone, except where they
     compare the two.
     """
-    app = create_app(settings)
+    app = create_app(settings, daily_jobs=True)
     return FastSubmit(app, then=FastPages(app))

@@ -30,6 +30,10 @@ ACTIONS = (
     "survey_wave_created",
     "report_exported",
     "responses_exported",
+    # talking.retention: a daily run claimed by a worker, a run's removals, a resident's response erased
+    "retention_started",
+    "retention_applied",
+    "response_erased",
 )
 
 

@@ -217,6 +217,61 @@ def report(survey_id: int, fmt: str, out: str, bootstrap: bool, draws: int, seed
     click.echo(f"talking: report on {built.report.responses} responses written to {out}")
 
 
+@main.group("retention")
+def retention_group() -> None:
+    """Removing what residents wrote or told about themselves once it is no longer needed."""
+
+
+@retention_group.command("apply")
+def retention_apply() -> None:
+    """Remove comments, free-text and about-you answers of surveys closed over TALKING_RETENTION_DAYS ago."""
+    from tqdm import tqdm
+
+    from talking.retention import apply_retention
+
+    settings = Settings.from_env()
+    with tqdm(desc="retention", unit="response") as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        run = _with_engine(
+            lambda engine: apply_retention(
+                engine, settings.retention_days, actor_email="command line", progress=progress
+            )
+        )
+    surveys = ", ".join(map(str, run.surveys)) or "none"
+    click.echo(
+        f"talking: retention after {run.days} days applied to surveys {surveys}: {run.comments:,} comments,"
+        f" {run.free_text_answers:,} free-text answers and {run.about_you:,} responses' about-you answers removed"
+    )
+
+
+@main.group()
+def responses() -> None:
+    """Single responses, found by the reference on their confirmation page."""
+
+
+@responses.command("erase")
+@click.argument("reference")
+def responses_erase(reference: str) -> None:
+    """Erase a response a resident asks to have removed (REFERENCE as on their confirmation page)."""
+    from talking.retention import ResponseNotFound, erase_response
+
+    try:
+        erased = _with_engine(lambda engine: erase_response(engine, reference, actor_email="command line"))
+    except ResponseNotFound:
+        raise click.ClickException(
+            f"no response has the reference {reference.strip().upper()!r} (references look like LT-7K3M-9QX2;"
+            " it may have been erased already)"
+        ) from None
+    click.echo(
+        f"talking: response {erased.reference} to survey {erased.survey_id} erased, with its {erased.picks} picks"
+        f" and {erased.answers} other answers; the tallies and the audit log are updated"
+    )
+
+
 @main.group()
 def users() -> None:
     """Staff accounts."""
@@ -357,6 +412,20 @@ def _run_in_transaction(work):
         try:
             async with engine.begin() as conn:
                 return await work(conn)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _with_engine(work):
+    """Run ``await work(engine)`` with an engine on the configured database, disposed of afterwards."""
+    from talking.db.engine import create_engine
+
+    async def run():
+        engine = create_engine(Settings.from_env().database_url)
+        try:
+            return await work(engine)
         finally:
             await engine.dispose()
 
