@@ -21,12 +21,13 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
 
-from talking import __version__, retention
+from talking import __version__, logs, retention
 from talking.auth.admin import AdminPages
 from talking.auth.middleware import ABSOLUTE_LIFETIME_SECONDS, PrincipalMiddleware, SessionConfig
 from talking.auth.pages import StaffPages
 from talking.db.engine import create_engine
 from talking.health import healthz
+from talking.metrics import RequestMetrics
 from talking.problems import handle_exception
 from talking.questionnaires.api import QuestionnaireController
 from talking.questionnaires.pages import QuestionnairePages
@@ -166,7 +167,7 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
     )
 
 
-def create_asgi_app(settings: Settings | None = None) -> FastSubmit:
+def create_asgi_app(settings: Settings | None = None) -> RequestMetrics:
     """What `talking serve` runs: the app, with the fast paths for residents in front.
 
     Submissions through the API and the pages of the resident journey are the routes under load;
@@ -175,4 +176,12 @@ def create_asgi_app(settings: Settings | None = None) -> FastSubmit:
     compare the two.
     """
     app = create_app(settings, daily_jobs=True)
-    return FastSubmit(app, then=FastPages(app))
+    settings = app.state.settings
+    logs.configure(settings.log_format)
+    # Outermost, so that requests the fast paths answer are counted too (talking.metrics).
+    return RequestMetrics(
+        app,
+        FastSubmit(app, then=FastPages(app)),
+        token=settings.metrics_token,
+        access_log=settings.log_format == "json",
+    )

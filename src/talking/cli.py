@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import tempfile
 from pathlib import Path
 
 import click
@@ -29,9 +30,25 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     settings = Settings.from_env()
     # Workers re-read the environment; pin the secret so all of them sign CSRF tokens alike.
     os.environ.setdefault("TALKING_SECRET_KEY", settings.secret_key)
+    # Where the workers' metrics meet, so /metrics adds them up (talking.metrics); set before any
+    # worker imports prometheus-client.
+    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="talking-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    from talking.logs import GRANIAN_JSON_CONFIG
+
+    _empty_metrics_dir(Path(metrics_dir))
     host, port = host or settings.host, port or settings.port
     workers = workers or settings.workers
-    click.echo(f"talking: serving http://{host}:{port}/ with {workers} worker(s) on {_describe(settings)}")
+    serving = f"talking: serving http://{host}:{port}/ with {workers} worker(s) on {_describe(settings)}"
+    if settings.log_format == "json":  # every line of the server's output is then one JSON object
+        import logging
+
+        from talking import logs
+
+        logs.configure("json")
+        logging.getLogger("talking").info(serving)
+    else:
+        click.echo(serving)
     Granian(
         "talking.app:create_asgi_app",
         address=host,
@@ -40,6 +57,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         workers=workers,
         factory=True,
         log_access=False,
+        log_dictconfig=GRANIAN_JSON_CONFIG if settings.log_format == "json" else None,
     ).serve()
 
 
@@ -430,6 +448,16 @@ def _with_engine(work):
             await engine.dispose()
 
     return asyncio.run(run())
+
+
+def _empty_metrics_dir(path: Path) -> None:
+    """Make the workers' metrics directory, without files of an earlier run (counts start from zero).
+
+    Not through talking.metrics: importing prometheus-client here would give this process files too.
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
 
 
 def _describe(settings: Settings) -> str:

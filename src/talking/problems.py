@@ -16,7 +16,9 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import DBAPIError
 
+from talking import metrics
 from talking.errors import (
     FieldError,
     IdempotencyConflict,
@@ -134,6 +136,8 @@ def _domain_problem(exc: Exception, instance: str) -> Response[bytes] | None:
 
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Render any error as problem+json (API) or an error page (people)."""
+    if isinstance(exc, DBAPIError):
+        metrics.database_errors.labels("request").inc()
     if wants_problem_json(request) and (domain := _domain_problem(exc, request.url.path)) is not None:
         return domain
     if isinstance(exc, SurveyNotFound):
