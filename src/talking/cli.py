@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import tempfile
 from pathlib import Path
 
 import click
 
+from talking.cli_operations import (
+    db_backup,
+    db_restore,
+    describe_database,
+    responses,
+    retention_group,
+)
 from talking.settings import Settings
 
 
@@ -39,7 +45,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     _empty_metrics_dir(Path(metrics_dir))
     host, port = host or settings.host, port or settings.port
     workers = workers or settings.workers
-    serving = f"talking: serving http://{host}:{port}/ with {workers} worker(s) on {_describe(settings)}"
+    serving = f"talking: serving http://{host}:{port}/ with {workers} worker(s) on {describe_database(settings)}"
     if settings.log_format == "json":  # every line of the server's output is then one JSON object
         import logging
 
@@ -66,6 +72,10 @@ def db() -> None:
     """Database schema: migrations."""
 
 
+db.add_command(db_backup)
+db.add_command(db_restore)
+
+
 @db.command("upgrade")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
@@ -74,7 +84,7 @@ def db_upgrade(revision: str) -> None:
 
     settings = Settings.from_env()
     migrate.upgrade(settings.database_url, revision)
-    click.echo(f"talking: database at {revision} on {_describe(settings)}")
+    click.echo(f"talking: database at {revision} on {describe_database(settings)}")
 
 
 @db.command("downgrade")
@@ -126,36 +136,6 @@ def db_retally(survey_id: int | None) -> None:
         _run_in_transaction(retally)
         bar.update(1)
     click.echo(f"talking: tallies recounted for {'survey ' + str(survey_id) if survey_id else 'every survey'}")
-
-
-@db.command("backup")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def db_backup(file: Path) -> None:
-    """Write a consistent copy of the database to FILE while the service runs (SQLite's backup API; pg_dump)."""
-    from talking.backup import BackupError, back_up
-
-    settings = Settings.from_env()
-    try:
-        with _copy_bar("backup") as progress:
-            back_up(settings.database_url, file, progress)
-    except BackupError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"talking: {_describe(settings)} backed up to {file} ({file.stat().st_size:,} bytes)")
-
-
-@db.command("restore")
-@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-def db_restore(file: Path) -> None:
-    """Restore a backup made by `talking db backup` into an empty database (never over data)."""
-    from talking.backup import BackupError, restore
-
-    settings = Settings.from_env()
-    try:
-        with _copy_bar("restore") as progress:
-            restore(settings.database_url, file, progress)
-    except BackupError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"talking: {file} restored into {_describe(settings)}")
 
 
 @main.command()
@@ -235,59 +215,8 @@ def report(survey_id: int, fmt: str, out: str, bootstrap: bool, draws: int, seed
     click.echo(f"talking: report on {built.report.responses} responses written to {out}")
 
 
-@main.group("retention")
-def retention_group() -> None:
-    """Removing what residents wrote or told about themselves once it is no longer needed."""
-
-
-@retention_group.command("apply")
-def retention_apply() -> None:
-    """Remove comments, free-text and about-you answers of surveys closed over TALKING_RETENTION_DAYS ago."""
-    from tqdm import tqdm
-
-    from talking.retention import apply_retention
-
-    settings = Settings.from_env()
-    with tqdm(desc="retention", unit="response") as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        run = _with_engine(
-            lambda engine: apply_retention(
-                engine, settings.retention_days, actor_email="command line", progress=progress
-            )
-        )
-    surveys = ", ".join(map(str, run.surveys)) or "none"
-    click.echo(
-        f"talking: retention after {run.days} days applied to surveys {surveys}: {run.comments:,} comments,"
-        f" {run.free_text_answers:,} free-text answers and {run.about_you:,} responses' about-you answers removed"
-    )
-
-
-@main.group()
-def responses() -> None:
-    """Single responses, found by the reference on their confirmation page."""
-
-
-@responses.command("erase")
-@click.argument("reference")
-def responses_erase(reference: str) -> None:
-    """Erase a response a resident asks to have removed (REFERENCE as on their confirmation page)."""
-    from talking.retention import ResponseNotFound, erase_response
-
-    try:
-        erased = _with_engine(lambda engine: erase_response(engine, reference, actor_email="command line"))
-    except ResponseNotFound:
-        raise click.ClickException(
-            f"no response has the reference {reference.strip().upper()!r} (references look like LT-7K3M-9QX2;"
-            " it may have been erased already)"
-        ) from None
-    click.echo(
-        f"talking: response {erased.reference} to survey {erased.survey_id} erased, with its {erased.picks} picks"
-        f" and {erased.answers} other answers; the tallies and the audit log are updated"
-    )
+main.add_command(retention_group)
+main.add_command(responses)
 
 
 @main.group()
@@ -407,20 +336,6 @@ def _steps(bar, expected: list[str] | None = None):
     return step
 
 
-@contextlib.contextmanager
-def _copy_bar(name: str):
-    """A progress bar told (done, total) by a copy: pages for SQLite, tables for PostgreSQL."""
-    from tqdm import tqdm
-
-    with tqdm(desc=name, unit="step") as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        yield progress
-
-
 def _run_in_transaction(work):
     """Run ``await work(connection)`` in one committed transaction on the configured database."""
     from talking.db.engine import create_engine
@@ -436,20 +351,6 @@ def _run_in_transaction(work):
     return asyncio.run(run())
 
 
-def _with_engine(work):
-    """Run ``await work(engine)`` with an engine on the configured database, disposed of afterwards."""
-    from talking.db.engine import create_engine
-
-    async def run():
-        engine = create_engine(Settings.from_env().database_url)
-        try:
-            return await work(engine)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
-
-
 def _empty_metrics_dir(path: Path) -> None:
     """Make the workers' metrics directory, without files of an earlier run (counts start from zero).
 
@@ -458,10 +359,3 @@ def _empty_metrics_dir(path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True)
     for stale in path.glob("*.db"):
         stale.unlink()
-
-
-def _describe(settings: Settings) -> str:
-    """Where the data lives, without any password."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(settings.database_url).render_as_string(hide_password=True)
