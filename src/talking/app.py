@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
         finally:
             for job in jobs:
                 job.cancel()
+            await asyncio.gather(*jobs, return_exceptions=True)  # let a run stopped mid-chunk roll back
             await writer.stop()
             await engine.dispose()
 
