@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -38,7 +39,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     os.environ.setdefault("TALKING_SECRET_KEY", settings.secret_key)
     # Where the workers' metrics meet, so /metrics adds them up (talking.metrics); set before any
     # worker imports prometheus-client.
-    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="talking-metrics-")
+    given_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    metrics_dir = given_metrics_dir or tempfile.mkdtemp(prefix="talking-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     from talking.logs import GRANIAN_JSON_CONFIG
 
@@ -55,16 +57,20 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         logging.getLogger("talking").info(serving)
     else:
         click.echo(serving)
-    Granian(
-        "talking.app:create_asgi_app",
-        address=host,
-        port=port,
-        interface=Interfaces.ASGI,
-        workers=workers,
-        factory=True,
-        log_access=False,
-        log_dictconfig=GRANIAN_JSON_CONFIG if settings.log_format == "json" else None,
-    ).serve()
+    try:
+        Granian(
+            "talking.app:create_asgi_app",
+            address=host,
+            port=port,
+            interface=Interfaces.ASGI,
+            workers=workers,
+            factory=True,
+            log_access=False,
+            log_dictconfig=GRANIAN_JSON_CONFIG if settings.log_format == "json" else None,
+        ).serve()
+    finally:
+        if not given_metrics_dir:  # ours: made for this run
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @main.group()
