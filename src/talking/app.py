@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +20,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
 
-from talking import __version__
+from talking import __version__, logs, retention
 from talking.auth.admin import AdminPages
 from talking.auth.middleware import ABSOLUTE_LIFETIME_SECONDS, PrincipalMiddleware, SessionConfig
 from talking.auth.pages import StaffPages
@@ -27,6 +28,7 @@ from talking.db.engine import create_engine, immediate
 from talking.health import healthz
 from talking.members.directory_pages import MemberDirectoryPages
 from talking.members.pages import MemberPages
+from talking.metrics import RequestMetrics
 from talking.openapi import COMPONENTS, TruthfulJsonRenderPlugin
 from talking.outages import throttle_library_outage_logs
 from talking.problems import handle_exception
@@ -35,7 +37,7 @@ from talking.questionnaires.pages import QuestionnairePages
 from talking.reports.api import ReportController, document_report_formats
 from talking.reports.pages import ReportPages
 from talking.reports.service import ReportCache, report_settings
-from talking.security import CspNonceMiddleware, add_security_headers
+from talking.security import CspNonceMiddleware, security_headers
 from talking.sessions import DatabaseStore
 from talking.settings import Settings
 from talking.surveys.about import AboutPages
@@ -78,8 +80,12 @@ def session_config(settings: Settings) -> SessionConfig:
     )
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    """Build the Litestar app for these settings (read from the environment when not given)."""
+def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) -> Litestar:
+    """Build the Litestar app for these settings (read from the environment when not given).
+
+    ``daily_jobs``: also run the daily retention (talking.retention) while serving; `talking serve`
+    does, tests in-process do not.
+    """
     settings = settings or Settings.from_env()
     throttle_library_outage_logs()  # asyncpg's and SQLAlchemy's pools log every failed connect
     engine = create_engine(settings.database_url)
@@ -96,10 +102,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         gc.collect()
         gc.freeze()
         await writer.start()
+        jobs = [asyncio.create_task(retention.run_daily(engine, settings.retention_days))] if daily_jobs else []
         try:
             async with store:  # Litestar's hook for a store to let go of what it holds (pool, file, client)
                 yield
         finally:
+            for job in jobs:
+                job.cancel()
+            await asyncio.gather(*jobs, return_exceptions=True)  # let a run stopped mid-chunk roll back
             await writer.stop()
             await engine.dispose()
 
@@ -144,7 +154,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stores={"sessions": store},
         # Order matters: the session is loaded before we look in it for a signed-in user.
         middleware=[CspNonceMiddleware(), sessions.middleware, PrincipalMiddleware()],
-        before_send=[add_security_headers],
+        before_send=[security_headers(https=settings.https)],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="__Host-talking_csrf" if settings.https else "talking_csrf",
@@ -167,7 +177,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
 
 
-def create_asgi_app(settings: Settings | None = None) -> FastSubmit:
+def create_asgi_app(settings: Settings | None = None) -> RequestMetrics:
     """What `talking serve` runs: the app, with the fast paths for residents in front.
 
     Submissions through the API and the pages of the resident journey are the routes under load;
@@ -175,5 +185,13 @@ def create_asgi_app(settings: Settings | None = None) -> FastSubmit:
     drive the app in-process use create_app and so Litestar's handlers alone, except where they
     compare the two.
     """
-    app = create_app(settings)
-    return FastSubmit(app, then=FastPages(app))
+    app = create_app(settings, daily_jobs=True)
+    settings = app.state.settings
+    logs.configure(settings.log_format)
+    # Outermost, so that requests the fast paths answer are counted too (talking.metrics).
+    return RequestMetrics(
+        app,
+        FastSubmit(app, then=FastPages(app)),
+        token=settings.metrics_token,
+        access_log=settings.log_format == "json",
+    )

@@ -34,6 +34,10 @@ ACTIONS = (
     "members_searched",
     "member_viewed",
     "member_erased",
+    # talking.retention: a daily run claimed by a worker, a run's removals, a resident's response erased
+    "retention_started",
+    "retention_applied",
+    "response_erased",
 )
 
 

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import click
 
+from talking.cli_operations import (
+    db_backup,
+    db_restore,
+    describe_database,
+    responses,
+    retention_group,
+)
 from talking.members import commands as members_commands
 from talking.settings import Settings
 
@@ -30,25 +40,47 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     settings = Settings.from_env()
     # Workers re-read the environment; pin the secret so all of them sign CSRF tokens alike.
     os.environ.setdefault("TALKING_SECRET_KEY", settings.secret_key)
+    # Where the workers' metrics meet, so /metrics adds them up (talking.metrics); set before any
+    # worker imports prometheus-client.
+    given_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    metrics_dir = given_metrics_dir or tempfile.mkdtemp(prefix="talking-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    from talking.logs import GRANIAN_JSON_CONFIG
+
+    _empty_metrics_dir(Path(metrics_dir))
     host, port = host or settings.host, port or settings.port
     workers = workers or settings.workers
     # granian's SO_REUSEPORT would let this server start beside one already on the port.
     if (taken := port_taken(host, port)) is not None:
         raise click.ClickException(f"talking: {taken}; stop it or choose another with --port")
     os.environ[SERVE_PID_VARIABLE] = str(os.getpid())  # so each worker can stop when this process dies
-    click.echo(f"talking: serving http://{host}:{port}/ with {workers} worker(s) on {_describe(settings)}")
-    Granian(
-        "talking.cli:worker_app",
-        address=host,
-        port=port,
-        interface=Interfaces.ASGI,
-        workers=workers,
-        factory=True,
-        log_access=False,
-        # A worker that dies (killed, out of memory) is replaced; the others serve on meanwhile.
-        # granian still stops the server if workers keep dying (a crash loop).
-        respawn_failed_workers=True,
-    ).serve()
+    serving = f"talking: serving http://{host}:{port}/ with {workers} worker(s) on {describe_database(settings)}"
+    if settings.log_format == "json":  # every line of the server's output is then one JSON object
+        import logging
+
+        from talking import logs
+
+        logs.configure("json")
+        logging.getLogger("talking").info(serving)
+    else:
+        click.echo(serving)
+    try:
+        Granian(
+            "talking.cli:worker_app",
+            address=host,
+            port=port,
+            interface=Interfaces.ASGI,
+            workers=workers,
+            factory=True,
+            log_access=False,
+            log_dictconfig=GRANIAN_JSON_CONFIG if settings.log_format == "json" else None,
+            # A worker that dies (killed, out of memory) is replaced; the others serve on meanwhile.
+            # granian still stops the server if workers keep dying (a crash loop).
+            respawn_failed_workers=True,
+        ).serve()
+    finally:
+        if not given_metrics_dir:  # ours: made for this run
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def worker_app() -> object:
@@ -71,6 +103,10 @@ def db() -> None:
     """Database schema: migrations."""
 
 
+db.add_command(db_backup)
+db.add_command(db_restore)
+
+
 @db.command("upgrade")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
@@ -79,7 +115,7 @@ def db_upgrade(revision: str) -> None:
 
     settings = Settings.from_env()
     migrate.upgrade(settings.database_url, revision)
-    click.echo(f"talking: database at {revision} on {_describe(settings)}")
+    click.echo(f"talking: database at {revision} on {describe_database(settings)}")
 
 
 @db.command("downgrade")
@@ -208,6 +244,10 @@ def report(survey_id: int, fmt: str, out: str, bootstrap: bool, draws: int, seed
             file.write(content)
         bar.update(1)
     click.echo(f"talking: report on {built.report.responses} responses written to {out}")
+
+
+main.add_command(retention_group)
+main.add_command(responses)
 
 
 @main.group()
@@ -346,8 +386,11 @@ def _run_in_transaction(work):
 main.add_command(members_commands.members)
 
 
-def _describe(settings: Settings) -> str:
-    """Where the data lives, without any password."""
-    from sqlalchemy.engine import make_url
+def _empty_metrics_dir(path: Path) -> None:
+    """Make the workers' metrics directory, without files of an earlier run (counts start from zero).
 
-    return make_url(settings.database_url).render_as_string(hide_password=True)
+    Not through talking.metrics: importing prometheus-client here would give this process files too.
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()

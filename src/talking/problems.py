@@ -16,8 +16,10 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from talking import metrics
 from talking.db.engine import DatabaseBusy
 from talking.errors import (
     FieldError,
@@ -28,6 +30,7 @@ from talking.errors import (
     WrongSurveyState,
 )
 from talking.outages import RETRY_AFTER_SECONDS, SESSIONS, Outage, note_outage, outage_of
+from talking.security import new_csp_nonce
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +139,8 @@ def _domain_problem(exc: Exception, instance: str) -> Response[bytes] | None:
 
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Render any error as problem+json (API) or an error page (people)."""
+    if isinstance(exc, DBAPIError | DatabaseBusy | PoolTimeout):
+        metrics.database_errors.labels("request").inc()
     if isinstance(exc, DatabaseBusy | PoolTimeout):
         return _busy(request)
     if wants_problem_json(request) and (domain := _domain_problem(exc, request.url.path)) is not None:
@@ -221,6 +226,9 @@ def _busy(request: Request[Any, Any, Any]) -> Response[Any]:
 
 def _error_page(request: Request[Any, Any, Any], status: int) -> Response[Any]:
     template = {404: "errors/404.html", 403: "errors/403.html", 503: "errors/503.html"}.get(status, "errors/500.html")
+    # Litestar answers an unknown path before the nonce middleware runs: the page's script needs one.
+    request.scope.setdefault("state", {}).setdefault("csp_nonce", new_csp_nonce())  # type: ignore[typeddict-item]
+    template = {404: "errors/404.html", 403: "errors/403.html"}.get(status, "errors/500.html")
     if status < 500 and template == "errors/500.html":
         template = "errors/4xx.html"
     return Template(

@@ -2,6 +2,7 @@
 
 Every script and style is served by us from /assets/; the one inline script in GOV.UK's page
 template carries the nonce. The JSON API gets the plain headers without a CSP (it serves no HTML).
+Nothing but /assets/ may be kept in a cache (no-store), and over HTTPS every answer carries HSTS.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import threading
+from collections.abc import Awaitable, Callable
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
@@ -26,7 +28,6 @@ _BASE_HEADERS = {
 
 _BASE_HEADER_LIST = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in _BASE_HEADERS.items()]
 _OURS = frozenset(name for name, _value in _BASE_HEADER_LIST)
-_OURS_WITH_CSP = _OURS | {b"content-security-policy"}
 
 
 # The policy for our HTML pages; only the nonce changes from one response to the next.
@@ -105,19 +106,48 @@ class CspNonceMiddleware(ASGIMiddleware):
         await next_app(scope, receive, send)
 
 
-async def add_security_headers(message: Message, scope: Scope) -> None:
-    """``before_send`` hook: every response gets the headers; pages rendered with a nonce get the CSP.
+# Kept only under /assets/: everything else may carry a CSRF token, a resident's answers, a staff
+# page or an export, which no browser or proxy cache should keep (a shared computer's back button).
+_NO_STORE = (b"cache-control", b"no-store")
+_UNCACHED_EXCEPT = ("/assets/",)
+# Two years, subdomains included: what the HSTS preload list asks for.
+_HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+
+
+def security_headers(*, https: bool) -> Callable[[Message, Scope], Awaitable[None]]:
+    """The app's ``before_send`` hook: every response gets the headers; HTML gets the CSP.
 
     A hook rather than middleware, because Litestar answers unknown paths before any middleware runs.
+    ``https``: also Strict-Transport-Security (only over HTTPS: browsers ignore it over HTTP, and
+    it must not pin a plain-HTTP development server).
     """
-    if message["type"] != "http.response.start":
-        return
-    nonce = scope.get("state", {}).get("csp_nonce")
-    headers = MutableScopeHeaders.from_message(message).headers
-    # One pass (Litestar's headers[name] = value scans the list once per header): drop any
-    # earlier values of the headers we set, then add ours.
-    ours = _OURS_WITH_CSP if nonce else _OURS
-    headers[:] = [header for header in headers if header[0].lower() not in ours]
-    headers.extend(_BASE_HEADER_LIST)
-    if nonce:
-        headers.append((b"content-security-policy", content_security_policy(nonce).encode("latin-1")))
+    always = [*_BASE_HEADER_LIST, *([_HSTS] if https else [])]
+    ours = _OURS | {_HSTS[0]} if https else _OURS
+    ours_uncached = ours | {_NO_STORE[0]}
+
+    async def add_security_headers(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        nonce = scope.get("state", {}).get("csp_nonce")
+        headers = MutableScopeHeaders.from_message(message).headers
+        uncached = not scope["path"].startswith(_UNCACHED_EXCEPT)
+        if not nonce and _is_html(headers):
+            # An HTML answer made outside the nonce middleware (Litestar's 404 for an unknown path,
+            # a 405): it still gets the policy; with a nonce no script of its carries, none runs.
+            nonce = new_csp_nonce()
+        # One pass (Litestar's headers[name] = value scans the list once per header): drop any
+        # earlier values of the headers we set, then add ours.
+        dropped = (ours_uncached if uncached else ours) | ({b"content-security-policy"} if nonce else set())
+        headers[:] = [header for header in headers if header[0].lower() not in dropped]
+        headers.extend(always)
+        if uncached:
+            headers.append(_NO_STORE)
+        if nonce:
+            headers.append((b"content-security-policy", content_security_policy(nonce).encode("latin-1")))
+
+    return add_security_headers
+
+
+def _is_html(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether a response's Content-Type is HTML."""
+    return any(name.lower() == b"content-type" and value.startswith(b"text/html") for name, value in headers)

@@ -27,6 +27,12 @@ class Settings:
     debug: bool = False
     # Reports suppress any district (or cell) with fewer respondents than this (disclosure control).
     report_min_cell: int = 10
+    # Days after a survey closes that its comments, free-text and about-you answers are kept (talking.retention).
+    retention_days: int = 365
+    # The bearer token that may read /metrics; unset: /metrics answers no one (talking.metrics).
+    metrics_token: str | None = None
+    # "json": log one JSON object per line, with the request id (talking.logs); "text": plain lines.
+    log_format: str = "text"
 
     @property
     def is_sqlite(self) -> bool:
@@ -48,6 +54,9 @@ class Settings:
             https=env.get("TALKING_HTTPS", "").lower() in {"1", "true", "yes"},
             debug=env.get("TALKING_DEBUG", "") in {"1", "true", "yes"},
             report_min_cell=_positive_int(env.get("TALKING_REPORT_MIN_CELL", "10"), "TALKING_REPORT_MIN_CELL"),
+            retention_days=_positive_int(env.get("TALKING_RETENTION_DAYS", "365"), "TALKING_RETENTION_DAYS"),
+            metrics_token=env.get("TALKING_METRICS_TOKEN") or None,
+            log_format=_one_of(env.get("TALKING_LOG_FORMAT", "text").lower(), ("text", "json"), "TALKING_LOG_FORMAT"),
         )
 
 
@@ -60,6 +69,13 @@ def _positive_int(text: str, name: str) -> int:
     if value < 1:
         raise ValueError(f"{name} must be a whole number of at least 1, not {text!r}")
     return value
+
+
+def _one_of(text: str, allowed: tuple[str, ...], name: str) -> str:
+    """One of the allowed words, or a clear error naming the variable."""
+    if text not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {text!r}")
+    return text
 
 
 def _local_secret_key() -> str:

@@ -154,6 +154,34 @@ def batch_deltas(batch: Iterable[Counted]) -> dict[str, list[tuple[Any, ...]]]:
     }
 
 
+def difference(before: Iterable[Counted], after: Iterable[Counted]) -> dict[str, list[tuple[Any, ...]]]:
+    """The change to the tallies when answers counted as ``before`` are to be counted as ``after``.
+
+    For answers changed or taken away after they were stored (retention, erasure): give the result
+    to ``add_deltas``, then ``drop_empty``. One row per key, as PostgreSQL's upsert needs, and none
+    that change nothing.
+    """
+    old, new = batch_deltas(before), batch_deltas(after)
+    changes = {}
+    for table, rows in new.items():
+        keys = len(_KEYS[table])
+        totals: dict[tuple[Any, ...], list[int]] = {row[:keys]: list(row[keys:]) for row in rows}
+        for row in old[table]:
+            counts = totals.setdefault(row[:keys], [0] * (len(row) - keys))
+            for n, value in enumerate(row[keys:]):
+                counts[n] -= value
+        changes[table] = [(*key, *counts) for key, counts in totals.items() if any(counts)]
+    return changes
+
+
+def drop_empty(conn: Connection, survey_id: int) -> None:
+    """Delete a survey's tally rows whose counts are all zero (answers taken away), as a recount has none."""
+    for table in (tally_respondents, tally_positions, tally_pairs):
+        empty = " AND ".join(f"{c.name} = 0" for c in table.columns if not c.primary_key)
+        statement = f"DELETE FROM {table.name} WHERE survey_id = :survey_id AND {empty}"  # noqa: S608 - our names
+        conn.execute(text(statement), {"survey_id": survey_id})
+
+
 def add_deltas(conn: Connection, deltas: dict[str, list[tuple[Any, ...]]]) -> None:
     """Add a batch's ``batch_deltas`` to the tallies, in the caller's transaction (the writer's).
 
@@ -207,6 +235,11 @@ def _upserts() -> tuple[dict[str, str], dict[str, str]]:
 
 
 _POSTGRES_ADD, _SQLITE_ADD = _upserts()
+# Each table's key columns, in order (batch_deltas' rows start with them).
+_KEYS = {
+    table.name: [c.name for c in table.primary_key.columns]
+    for table in (tally_respondents, tally_positions, tally_pairs)
+}
 
 
 def rebuild(conn: Connection, survey_id: int | None = None, progress: Callable[[str], None] | None = None) -> None:

@@ -39,8 +39,8 @@ SECURITY_HEADERS = {
     b"x-frame-options": b"DENY",
     b"cross-origin-opener-policy": b"same-origin",
 }
-# Added by the HTTP server, not the app.
-TRANSPORT_HEADERS = {b"date", b"server", b"connection", b"keep-alive"}
+# Differ from one response to the next: the transport's, and the request id the server adds (talking.metrics).
+TRANSPORT_HEADERS = {b"date", b"server", b"connection", b"keep-alive", b"x-request-id"}
 RECEIPT = re.compile(rb'\{"id":(\d+),"reference":"' + REFERENCE_PATTERN.encode() + rb'"\}')
 
 

@@ -19,6 +19,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar.utils.dataclass import extract_dataclass_items
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from talking import metrics
 from talking.auth.services import active_principal, principal_for_token, touch_token
 from talking.db.engine import immediate
 from talking.principal import Principal
@@ -81,6 +82,7 @@ class RotatingSessionBackend(ServerSideSessionBackend):
             return
         store = self.config.get_store_from_app(connection.scope["app"])
         await self.set(session_id=session_id, data=self.serialize_data(scope_session, connection.scope), store=store)
+        metrics.session_writes.labels("existing" if connection.cookies.get(self.config.key) else "new").inc()
         MutableScopeHeaders.from_message(message).add("Set-Cookie", self._cookie_header(session_id))
 
     def _cookie_header(self, session_id: str) -> str:

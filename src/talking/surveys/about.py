@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.response import Template
 
 
@@ -12,9 +12,9 @@ class AboutPages(Controller):
     include_in_schema = False
 
     @get("/privacy", name="privacy")
-    async def privacy(self) -> Template:
+    async def privacy(self, request: Request) -> Template:
         """What we collect, why, who sees it, how long we keep it; the cookies we set."""
-        return Template("about/privacy.html")
+        return Template("about/privacy.html", context={"retention_days": request.app.state.settings.retention_days})
 
     @get("/accessibility", name="accessibility")
     async def accessibility(self) -> Template:

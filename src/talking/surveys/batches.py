@@ -189,22 +189,38 @@ def _survey_statuses(conn: Connection, survey_ids: set[int], now: datetime) -> t
     return statuses, max_picks
 
 
+# PostgreSQL looks the keys up by joining the unique index against the batch's keys as arrays.
+# The row-value IN form (kept for SQLite) was planned from the table's statistics: when they were
+# stale it went through the survey index and filtered, 9-10 ms a batch at 179k rows and growing.
+# Every probe here is an equality on both columns of uq_responses_idempotency, which returns at most
+# one row whatever the statistics say, so the planner takes that index (EXPLAIN: benchmarks/idempotency_plan.py).
+POSTGRES_EARLIER_RESULTS = (
+    "SELECT r.survey_id, r.idempotency_key, r.id, r.reference, r.request_digest"
+    " FROM unnest($1::int[], $2::varchar[]) AS k(survey_id, idempotency_key)"
+    " JOIN responses r ON r.survey_id = k.survey_id AND r.idempotency_key = k.idempotency_key"
+)
+
+
 def _earlier_results(
     conn: Connection, batch: list[PendingResponse]
 ) -> dict[tuple[int, str], tuple[int, str, bytes | None]]:
     """Responses already stored under the batch's idempotency keys."""
-    keys = {(p.survey_id, p.idempotency_key) for p in batch if p.idempotency_key}
+    keys = sorted({(p.survey_id, p.idempotency_key) for p in batch if p.idempotency_key})
     if not keys:
         return {}
-    rows = conn.execute(
-        select(
-            responses.c.survey_id,
-            responses.c.idempotency_key,
-            responses.c.id,
-            responses.c.reference,
-            responses.c.request_digest,
-        ).where(tuple_(responses.c.survey_id, responses.c.idempotency_key).in_(list(keys)))
-    )
+    if conn.dialect.name == "postgresql":
+        survey_ids, idempotency_keys = map(list, zip(*keys, strict=True))
+        rows = conn.exec_driver_sql(POSTGRES_EARLIER_RESULTS, (survey_ids, idempotency_keys))
+    else:
+        rows = conn.execute(
+            select(
+                responses.c.survey_id,
+                responses.c.idempotency_key,
+                responses.c.id,
+                responses.c.reference,
+                responses.c.request_digest,
+            ).where(tuple_(responses.c.survey_id, responses.c.idempotency_key).in_(keys))
+        )
     return {(r.survey_id, r.idempotency_key): (r.id, r.reference, r.request_digest) for r in rows}
 
 

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from talking import metrics
 from talking.db.engine import writer_engine
 from talking.outages import note_outage, outage_of
 from talking.surveys.batches import PendingResponse, store_batch, transaction_on
@@ -101,14 +102,18 @@ class ResponseWriter:
                     break
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            metrics.writer_batch_size.observe(len(batch))
+            metrics.writer_queue_depth.set(self._queue.qsize())
             try:
                 outcomes = await self._store(batch)
             except Exception as exc:  # the database is down: every waiting request must hear of it (503)
+                metrics.database_errors.labels("writer").inc()
                 if (outage := outage_of(exc)) is not None:
                     note_outage(outage, "storing a batch of responses", log)
                 else:
                     log.exception("could not store a batch of %d responses", len(batch))
                 outcomes = [exc] * len(batch)
+            metrics.responses_stored.inc(sum(1 for outcome in outcomes if isinstance(outcome, Receipt)))
             for pending, outcome in zip(batch, outcomes, strict=True):
                 assert pending.future is not None
                 if not pending.future.done():  # the client may have gone away

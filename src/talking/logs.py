@@ -1,0 +1,72 @@
+"""Logs: plain lines by default, or one JSON object per line (TALKING_LOG_FORMAT=json) carrying the id
+of the request being served, the same id the response carries in its ``X-Request-Id`` header.
+
+The request id is kept in a context variable, which asyncio copies into every task a request
+starts, so any log line written while serving a request names it. A caller may send its own
+``X-Request-Id`` (a proxy's, to follow one request through both logs); anything else gets a new one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from contextvars import ContextVar
+from datetime import UTC, datetime
+
+from talking.security import random_token
+
+# The id of the request this code is serving, or None outside any request.
+request_id: ContextVar[str | None] = ContextVar("talking_request_id", default=None)
+
+# What we accept from a caller: short, plain characters (it goes into headers and logs unquoted).
+_CALLERS_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
+# The logger for one line per request (JSON logs only): method, path, status, time taken.
+access_log = logging.getLogger("talking.access")
+
+
+def request_id_from(headers: list[tuple[bytes, bytes]] | tuple[tuple[bytes, bytes], ...]) -> str:
+    """The caller's X-Request-Id when it is a sound one, else a new random id."""
+    for name, value in headers:
+        if name == b"x-request-id" and _CALLERS_ID.fullmatch(value):
+            return value.decode("ascii")
+    return random_token(12)
+
+
+class JsonLines(logging.Formatter):
+    """Each record as one JSON object on one line: time, level, logger, message, request id, extras."""
+
+    # The attributes every LogRecord has; anything else was passed in ``extra=`` and is kept.
+    _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as a JSON line."""
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": request_id.get(),
+        }
+        entry.update({key: value for key, value in record.__dict__.items() if key not in self._STANDARD})
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+# Granian's own lines (start-up, workers) as JSON too: its logging set-up, with our formatter.
+GRANIAN_JSON_CONFIG = {
+    "formatters": {"generic": {"()": "talking.logs.JsonLines"}, "access": {"()": "talking.logs.JsonLines"}}
+}
+
+
+def configure(log_format: str) -> None:
+    """Set up logging for a worker: JSON lines on standard error, or leave Python's defaults (text)."""
+    if log_format != "json":
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLines())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
