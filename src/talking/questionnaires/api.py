@@ -16,6 +16,7 @@ from talking.questionnaires import services
 from talking.questionnaires.schemas import DistrictCount, SurveyCreate, SurveyCreated, SurveySummary
 from talking.surveys.services import SurveyCatalogue
 from talking.web.guards import current_principal, requires
+from talking.web.request_bodies import MAX_DEFINITION_BODY_BYTES
 
 STAFF = requires("staff")
 ANALYST = requires("analyst")
@@ -26,6 +27,7 @@ class QuestionnaireController(Controller):
 
     path = "/api/v1/surveys"
     tags: ClassVar[list[str]] = ["questionnaires"]
+    request_max_body_size = MAX_DEFINITION_BODY_BYTES
     # Guards per handler: Litestar applies a controller's guards on top of a handler's, so a
     # controller-wide staff guard would shut analysts out of the counts.
 
