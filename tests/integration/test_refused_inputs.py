@@ -11,16 +11,20 @@ test_fast_submit.py. On SQLite and PostgreSQL.
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import msgspec
 import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.db.models import api_tokens, sign_in_throttle, survey_questions, surveys, users
+from talking.surveys.fast_pages import FastPages
 
 from ..conftest import count_stored, live_server, make_token, make_user, publish_survey
 from .staff_helpers import Client, csrf_from, error_summary, sign_in, submit
@@ -45,6 +49,14 @@ DEEP_OBJECTS = b'{"a":' * 1000 + b"1" + b"}" * 1000
 def database_url(each_database_url: str) -> str:
     """On SQLite and on PostgreSQL."""
     return each_database_url
+
+
+@pytest.fixture(params=["litestar", "fast-pages"])
+async def resident(app: Litestar, request: pytest.FixtureRequest) -> AsyncIterator[Client]:
+    """A client of the resident pages: through Litestar alone, or through their fast path in front of it."""
+    served = app if request.param == "litestar" else FastPages(app)
+    async with AsyncTestClient(app=served) as test_client:  # type: ignore[arg-type]
+        yield test_client
 
 
 @pytest.fixture
@@ -458,12 +470,12 @@ async def test_a_staff_form_that_is_not_utf8_is_refused(staff: Client, engine: A
 
 
 @pytest.mark.parametrize("raw", NOT_UTF_8)
-async def test_a_resident_form_that_is_not_utf8_is_refused(client: Client, engine: AsyncEngine, raw: bytes) -> None:
+async def test_a_resident_form_that_is_not_utf8_is_refused(resident: Client, engine: AsyncEngine, raw: bytes) -> None:
     survey_id = await publish_survey(engine)
-    shown = await client.get(f"/surveys/{survey_id}/district")
+    shown = await resident.get(f"/surveys/{survey_id}/district")
     token = re.search(r'name="_csrf_token" value="([^"]+)"', shown.text).group(1)  # type: ignore[union-attr]
     body = b"_csrf_token=" + token.encode() + b"&district=E07000123" + raw
-    response = await client.post(
+    response = await resident.post(
         f"/surveys/{survey_id}/district", content=body, headers={"content-type": "application/x-www-form-urlencoded"}
     )
     assert response.status_code == 400
@@ -550,3 +562,19 @@ async def test_the_audit_filter_refuses_impossible_emails(client: Client, engine
     response = await client.get("/admin/audit", params={"actor": actor})
     assert response.status_code in (200, 422), response.status_code
     assert [href for href, _text in error_summary(response.text)] == ["#actor"]
+
+
+async def test_a_multipart_form_is_refused(resident: Client, engine: AsyncEngine) -> None:
+    survey_id = await publish_survey(engine)
+    shown = await resident.get(f"/surveys/{survey_id}/district")
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', shown.text).group(1)  # type: ignore[union-attr]
+    body = (
+        b'--x\r\nContent-Disposition: form-data; name="_csrf_token"\r\n\r\n' + token.encode() + b"\r\n"
+        b'--x\r\nContent-Disposition: form-data; name="district"\r\n\r\nE07000123\xff\r\n--x--\r\n'
+    )
+    response = await resident.post(
+        f"/surveys/{survey_id}/district", content=body, headers={"content-type": "multipart/form-data; boundary=x"}
+    )
+    assert response.status_code == 415
+    assert response.headers["content-type"].startswith("text/html")
+    assert await count_stored(engine) == (0, 0)

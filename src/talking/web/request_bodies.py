@@ -12,7 +12,8 @@ and duplicate_key, and hands anything they refuse to Litestar, so both paths ans
   ``{"district": "x", "district": "E07000123"}`` would mean whatever the last writer chose.
 - JSON nested deeper than the decoder's recursion guard is a 400, not a RecursionError.
 - URL-encoded forms must be UTF-8: Litestar decodes them with replacement characters, which would
-  store U+FFFD where a resident typed something else.
+  store U+FFFD where a resident typed something else. Multipart forms are refused (no page
+  uploads files).
 """
 
 from __future__ import annotations
@@ -100,6 +101,10 @@ def duplicate_key(body: bytes) -> str | None:
         _PAIRS.decode(body.decode("utf-8"))
     except _RepeatedKey as repeated:
         return str(repeated.args[0])
+    except (ValueError, RecursionError):
+        # Never a 500 from a second opinion: msgspec has judged the JSON, and nothing this deep
+        # fits any of our schemas, which refuse it next.
+        return None
     return None
 
 
@@ -145,8 +150,16 @@ class StrictRequest(Request[Any, Any, Any]):
         return value
 
     async def form(self) -> FormMultiDict:
-        """The form, once its URL-encoded body is known to be UTF-8 (a 400 otherwise)."""
+        """The form, once its URL-encoded body is known to be UTF-8 (a 400 otherwise; multipart a 415)."""
         content_type, _options = self.content_type
+        if content_type == RequestEncodingType.MULTI_PART:
+            # No page of ours uploads files: a multipart body is a doctored form, and its parser
+            # would take text that is not UTF-8 as replacement characters.
+            raise BodyRefused(
+                HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                f"Send the form as {RequestEncodingType.URL_ENCODED.value}",
+                slug="unsupported-media-type",
+            )
         if content_type == RequestEncodingType.URL_ENCODED:
             body = await self.body()
             try:
