@@ -1,4 +1,5 @@
-"""No input is a 500: every registered route, sent every class of bad body and query, by a signed-in admin.
+"""No input is a 500: every registered route, sent every class of bad body and query, by a signed-in admin,
+through Litestar alone and through the fast paths in front of it.
 
 The admin holds every role, a session with a valid CSRF token (sent as a header, so a form that
 cannot be read still reaches the handler) and a bearer token for /api/. Path parameters name real
@@ -9,15 +10,19 @@ deep as they can. On SQLite and PostgreSQL (PostgreSQL refuses NUL in text, whic
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
 import pytest
 from litestar import Litestar
+from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.auth.services import create_token
 from talking.questionnaires.schemas import QuestionCreate
+from talking.surveys.fast_pages import FastPages
+from talking.surveys.fast_submit import FastSubmit
 
 from ..conftest import make_token, make_user, publish_survey
 from .staff_helpers import Client, sign_in
@@ -48,6 +53,7 @@ JSON_BODIES: list[tuple[bytes, str | None]] = [
     (b"\xff\xfe", "application/json"),
     (b'{"title": "x"}', "text/plain"),
     (b'{"title": "x"}', None),
+    (b'{"district": "E07000123", "picks": ["fraud"], "district": "E07000123"}', "application/json"),
 ]
 FORM_BODIES: list[tuple[bytes, str]] = [
     ("&".join(f"{name}=%00%1B%5B31m%E2%80%AE%C2%85" for name in FIELDS).encode(), "application/x-www-form-urlencoded"),
@@ -66,6 +72,14 @@ QUERY = {name: BAD_TEXT for name in ("actor", "action", "page", "next", "change"
 def database_url(each_database_url: str) -> str:
     """On SQLite and on PostgreSQL."""
     return each_database_url
+
+
+@pytest.fixture(params=["litestar", "fast-paths"])
+async def client(app: Litestar, request: pytest.FixtureRequest) -> AsyncIterator[Client]:
+    """The app in-process: Litestar alone, or with the fast paths `talking serve` puts in front of it."""
+    served = app if request.param == "litestar" else FastSubmit(app, then=FastPages(app))
+    async with AsyncTestClient(app=served) as test_client:  # type: ignore[arg-type]
+        yield test_client
 
 
 def routes(app: Litestar) -> list[tuple[str, str]]:
