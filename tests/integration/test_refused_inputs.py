@@ -578,3 +578,13 @@ async def test_a_multipart_form_is_refused(resident: Client, engine: AsyncEngine
     assert response.status_code == 415
     assert response.headers["content-type"].startswith("text/html")
     assert await count_stored(engine) == (0, 0)
+
+
+async def test_lengths_are_counted_once_normalised_on_the_api_as_on_the_pages(
+    client: Client, engine: AsyncEngine, bearer: dict[str, str]
+) -> None:
+    """200 letters typed as letter + accent are 400 code points, and a 200-character title."""
+    title = "e\u0301" * 200
+    created = await client.post("/api/v1/surveys", json=with_field("title", title), headers=bearer)
+    assert created.status_code == 201, created.text
+    assert await stored_titles(engine) == ["é" * 200]
