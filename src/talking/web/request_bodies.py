@@ -95,7 +95,7 @@ def duplicate_key(body: bytes) -> str | None:
     """The first key some object in this JSON repeats, or None.
 
     Only for a body msgspec has already decoded: it is then valid UTF-8 JSON of bounded depth.
-    Costs about 2 microseconds for a resident's response.
+    Costs 2-5 microseconds for a resident's response.
     """
     try:
         _PAIRS.decode(body.decode("utf-8"))
