@@ -49,6 +49,8 @@ from talking.surveys.preview import PreviewPages
 from talking.surveys.services import SurveyCatalogue
 from talking.surveys.writer import ResponseWriter
 from talking.templating import template_config
+from talking.web.assets import AssetFiles
+from talking.web.request_bodies import MAX_BODY_BYTES, StrictRequest
 
 # Built by scripts/build_assets.py from GOV.UK Frontend and our Sass; served at /assets/.
 STATIC_DIR = Path(__file__).parent / "static"
@@ -137,7 +139,9 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
             PreviewPages,
             MemberPages,
             MemberDirectoryPages,
-            create_static_files_router(path="/assets", directories=[STATIC_DIR], name="assets"),
+            create_static_files_router(
+                path="/assets", directories=[STATIC_DIR], name="assets", file_system=AssetFiles()
+            ),
         ],
         plugins=[SQLAlchemyPlugin(config=sqlalchemy)],
         state=State(
@@ -164,6 +168,9 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
         ),
         template_config=template_config(),
         exception_handlers={Exception: handle_exception},
+        # JSON only as application/json, no repeated keys; forms only as UTF-8 (web/request_bodies.py).
+        request_class=StrictRequest,
+        request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(
             title="talking",
             version=__version__,

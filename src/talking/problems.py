@@ -31,6 +31,7 @@ from talking.errors import (
 )
 from talking.outages import RETRY_AFTER_SECONDS, SESSIONS, Outage, note_outage, outage_of
 from talking.security import new_csp_nonce
+from talking.web.request_bodies import BodyRefused
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +173,9 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
             )
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return Redirect(path="/sign-in", query_params={"next": target}, status_code=303)
+    if isinstance(exc, BodyRefused) and wants_problem_json(request):
+        errors = [FieldError(field="body", message=exc.detail)]
+        return problem(exc.status_code, exc.detail, slug=exc.slug, errors=errors, instance=request.url.path)
     if isinstance(exc, HTTPException):
         status = exc.status_code
         detail = exc.detail if exc.detail != HTTPStatus(status).phrase else None

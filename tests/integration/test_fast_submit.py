@@ -68,6 +68,11 @@ class Case:
     stores: bool = False  # a new response (its picks come from body)
     fast: bool = True  # answered by the fast path; False: handed to Litestar
     chunked: bool = False  # no Content-Length
+    content_type: str | None = "application/json"  # None: no Content-Type header
+
+
+DEEP_ARRAYS = b"[" * 1000 + b"]" * 1000  # 2 KB: deeper than any decoder's recursion guard
+DEEP_OBJECTS = b'{"a":' * 1000 + b"1" + b"}" * 1000
 
 
 # In order: the idempotency cases build on each other.
@@ -146,6 +151,55 @@ CASES = [
         fast=False,
     ),
     Case("chunked", 201, stores=True, fast=False, chunked=True),
+    # JSON only as JSON (web/request_bodies.py): a page elsewhere cannot make browsers post answers.
+    Case("no-content-type", 415, content_type=None, slug="unsupported-media-type", fields=("body",), fast=False),
+    Case("text-plain", 415, content_type="text/plain", slug="unsupported-media-type", fast=False),
+    Case("xml", 415, content_type="application/xml", slug="unsupported-media-type", fast=False),
+    Case("form", 415, content_type="application/x-www-form-urlencoded", slug="unsupported-media-type", fast=False),
+    Case("multipart", 415, content_type="multipart/form-data; boundary=x", slug="unsupported-media-type", fast=False),
+    Case("json-latin-1", 415, content_type="application/json; charset=latin-1", fast=False),
+    Case("json-list", 415, content_type="application/json, text/plain", fast=False),
+    Case("json-suffix", 415, content_type="application/problem+json", fast=False),
+    Case("json-utf-8", 201, content_type="application/json; charset=utf-8", stores=True),
+    Case("json-capitals", 201, content_type='Application/JSON;Charset="UTF-8"', stores=True),
+    # A key given twice: msgspec would keep the last one silently.
+    Case(
+        "duplicate-key",
+        400,
+        b'{"district": "E99999999", "district": "E07000123", "picks": ["fraud"]}',
+        slug="duplicate-json-key",
+        fields=("body",),
+        fast=False,
+    ),
+    Case(
+        "duplicate-key-escaped",
+        400,
+        b'{"district": "E07000123", "distr\\u0069ct": "E07000123", "picks": ["fraud"]}',
+        slug="duplicate-json-key",
+        fast=False,
+    ),
+    Case(
+        "duplicate-answer",
+        400,
+        b'{"district": "E07000123", "picks": ["fraud"], "answers": {"q1": "a", "q1": "b"}}',
+        slug="duplicate-json-key",
+        fast=False,
+    ),
+    # Nested past the decoder's recursion guard: a 400, never a RecursionError.
+    Case("deep-arrays", 400, DEEP_ARRAYS, slug="json-too-deep", fast=False),
+    Case("deep-objects", 400, DEEP_OBJECTS, slug="json-too-deep", fast=False),
+    Case("deep-in-a-field", 400, b'{"district": ' + DEEP_ARRAYS + b', "picks": []}', fast=False),
+    Case(
+        "deep-in-answers", 400, b'{"district": "E07000123", "picks": [], "answers": ' + DEEP_OBJECTS + b"}", fast=False
+    ),
+    Case("nested-a-little", 422, b"[" * 100 + b"]" * 100, slug="invalid-request", fast=False),
+    # Text (talking/text.py): controls, direction overrides; invisible-only text is no comment at all.
+    Case("comment-escape", 422, _json({**GOOD, "comment": "red\x1b[31m"}), slug="invalid-request", fields=("comment",)),
+    Case("comment-c1", 422, _json({**GOOD, "comment": "a\x85b"}), slug="invalid-request", fields=("comment",)),
+    Case("comment-del", 422, _json({**GOOD, "comment": "a\x7fb"}), slug="invalid-request", fields=("comment",)),
+    Case("comment-bidi", 422, _json({**GOOD, "comment": "abc\u202edcb"}), slug="invalid-request", fields=("comment",)),
+    Case("comment-isolate", 422, _json({**GOOD, "comment": "\u2067x"}), slug="invalid-request", fields=("comment",)),
+    Case("comment-invisible", 201, _json({**GOOD, "comment": "\u200b\u200d\ufeff \u3164"}), stores=True),
 ]
 
 
@@ -179,7 +233,9 @@ class Answer:
 
 async def call_asgi(asgi: Any, path: str, case: Case) -> Answer:
     """Send a case's request to an ASGI app as an HTTP server would, and collect the answer."""
-    headers = [(b"host", b"testserver"), (b"content-type", b"application/json")]
+    headers = [(b"host", b"testserver")]
+    if case.content_type is not None:
+        headers.append((b"content-type", case.content_type.encode("latin-1")))
     if case.key is not None:
         headers.append((b"idempotency-key", case.key.encode("latin-1")))
     if case.chunked:
@@ -283,7 +339,7 @@ async def test_served_submissions_are_the_documented_answers(
         async with reference.lifespan(), httpx.AsyncClient(base_url=server.url, timeout=10) as http:
             for case in CASES:
                 path = f"/api/v1/surveys/{survey_ids[case.survey]}/responses"
-                headers = {"content-type": "application/json"}
+                headers = {"content-type": case.content_type} if case.content_type is not None else {}
                 if case.key is not None:
                     headers["idempotency-key"] = case.key
                 content: Any = case.body

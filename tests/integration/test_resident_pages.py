@@ -364,6 +364,10 @@ REFUSALS = [
     ),
     pytest.param("comment", {"comment": TOO_LONG}, "comment", "2,000 characters or fewer", id="comment-too-long"),
     pytest.param("comment", {"comment": "nul\x00here"}, "comment", "control characters", id="comment-nul"),
+    pytest.param("comment", {"comment": "red\x1b[31m"}, "comment", "control characters", id="comment-escape"),
+    pytest.param("comment", {"comment": "a\x85b"}, "comment", "control characters", id="comment-c1"),
+    pytest.param("comment", {"comment": "abc\u202edcb"}, "comment", "direction", id="comment-bidi-override"),
+    pytest.param("comment", {"comment": "\u2067abc"}, "comment", "direction", id="comment-bidi-isolate"),
     pytest.param("about-you", {"age_band": "12-15"}, "age_band", "Unknown age band", id="age-band-unknown"),
     pytest.param("about-you", {"sex": "x"}, "sex", "Unknown answer for sex", id="sex-unknown"),
 ]

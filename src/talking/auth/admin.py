@@ -19,6 +19,7 @@ from talking.audit import ACTIONS, AuditQuery
 from talking.auth import services
 from talking.params import RowId
 from talking.principal import ROLES
+from talking.text import text_problem
 from talking.web.forms import field_messages, form_text
 from talking.web.guards import requires
 from talking.web.navigation import flash, see_other, take_flash
@@ -128,8 +129,8 @@ def _audit_query(query: MultiDict[str]) -> tuple[AuditFilter, AuditQuery, dict[s
     errors: dict[str, str] = {}
     if typed.action and typed.action not in ACTIONS:
         errors["action"] = "Choose an action from the list"
-    if len(typed.actor) > 254:
-        errors["actor"] = "Email address must be 254 characters or fewer"
+    if problem := text_problem(typed.actor, label="Email address", max_chars=254):
+        errors["actor"] = problem  # NUL, for one, would reach PostgreSQL's query and fail there
     start, problem = _date(typed.from_day, typed.from_month, typed.from_year, "from")
     if problem:
         errors["from-day"] = problem

@@ -19,6 +19,7 @@ from talking.auth.passwords import hash_password, needs_rehash, password_problem
 from talking.db.models import api_tokens, users
 from talking.errors import FieldError, RulesBroken
 from talking.principal import ROLES, Principal, Role
+from talking.text import clean_text, is_blank, text_problem
 
 Db = AsyncSession | AsyncConnection
 
@@ -95,9 +96,11 @@ async def create_user(
     db: Db, email: str, role: str, password: str, *, actor: Principal | None = None, ip: str | None = None
 ) -> User:
     """Add a staff account; AccountError lists every problem."""
-    email = normalise_email(email)
     errors = []
-    if not _EMAIL.match(email) or len(email) > 254:
+    if problem := text_problem(email, label="The email address", max_chars=254, required=True):
+        errors.append(FieldError("email", problem))
+    email = normalise_email(email)
+    if not errors and not _EMAIL.match(email):
         errors.append(FieldError("email", "Enter an email address in the correct format, like name@example.org"))
     if role not in ROLES:
         errors.append(FieldError("role", f"Role must be one of {', '.join(ROLES)}"))
@@ -207,6 +210,10 @@ async def sign_in(db: Db, email: str, password: str, *, ip: str | None = None) -
     parallel guesses each see the ones before them, and the slow argon2 check holds no lock (on
     SQLite the write lock is the whole database's: residents' answers would wait behind it).
     """
+    if text_problem(email, label="Email", max_chars=254, required=True):
+        # No account has such an address: refused before it reaches a query (PostgreSQL refuses
+        # NUL) or the throttle table and audit log (which would keep whatever was typed).
+        raise SignInRefused("Enter a correct email address and password.")
     email = normalise_email(email)
     now = datetime.now(UTC)
     failures, last_failed_at = await throttle.lock_row(db, email, now)
@@ -263,9 +270,11 @@ async def create_token(
     db: Db, user_id: int, name: str, *, actor: Principal | None = None, ip: str | None = None
 ) -> tuple[str, Token]:
     """Make a new API token; the token itself is returned once and never stored."""
-    name = name.strip()
-    if not name or len(name) > 100:
+    if is_blank(name) or len(clean_text(name)) > 100:
         raise AccountError([FieldError("name", "Enter a name for the token of 100 characters or fewer")])
+    if problem := text_problem(name, label="The token's name", max_chars=100):
+        raise AccountError([FieldError("name", problem)])
+    name = clean_text(name)
     user = await get_user(db, user_id)
     if user is None or not user.is_active:
         raise AccountError([FieldError("user", "No active account with that email address")])

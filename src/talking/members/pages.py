@@ -23,6 +23,7 @@ from talking.members.schemas import ImportReport
 from talking.web.guards import requires
 from talking.web.navigation import see_other
 from talking.web.people import client_ip, principal_of
+from talking.web.request_bodies import TAKES_UPLOADS
 
 Req = Request[Any, Any, Any]
 IMPORT_URL = "/staff/members/import"
@@ -52,7 +53,7 @@ class MemberPages(Controller):
         """Choose the file, and whether only to check it."""
         return self._form()
 
-    @post(IMPORT_URL, request_max_body_size=MAX_UPLOAD_BYTES)
+    @post(IMPORT_URL, request_max_body_size=MAX_UPLOAD_BYTES, opt={TAKES_UPLOADS: True})
     async def import_upload(self, request: Req, db_session: NamedDependency[AsyncSession]) -> Template | Redirect:
         """Read the file; import it (or check it) and show the report."""
         form = await request.form()

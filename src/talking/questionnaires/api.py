@@ -18,6 +18,7 @@ from talking.questionnaires.schemas import DistrictCount, SurveyCreate, SurveyCr
 from talking.surveys.services import SurveyCatalogue
 from talking.web.guards import current_principal, requires
 from talking.web.people import client_ip
+from talking.web.request_bodies import MAX_DEFINITION_BODY_BYTES
 
 STAFF = requires("staff")
 ANALYST = requires("analyst")
@@ -29,6 +30,7 @@ class QuestionnaireController(Controller):
     path = "/api/v1/surveys"
     tags: ClassVar[list[str]] = ["questionnaires"]
     security = STAFF_SECURITY
+    request_max_body_size = MAX_DEFINITION_BODY_BYTES
     # Guards per handler: Litestar applies a controller's guards on top of a handler's, so a
     # controller-wide staff guard would shut analysts out of the counts.
 

@@ -264,9 +264,11 @@ def survey_field_ids(problems: list[FieldError], issue_ids: list[str]) -> dict[s
     found: dict[str, str] = {}
     for problem in problems:
         field = problem.field
-        if found_index := re.fullmatch(r"issues\[(\d+)\]", field):
+        if found_index := re.fullmatch(r"issues\[(\d+)\](\.label)?", field):
             index = int(found_index.group(1))
             field = issue_ids[index] if index < len(issue_ids) else "issues"
+            if found_index.group(2) and field.endswith("-code"):  # a custom issue's words
+                field = field.removesuffix("-code") + "-label"
         field = {"opens_at": "opens-day", "closes_at": "closes-day"}.get(field, field)
         field = "questions" if field.startswith("questions") else field
         found.setdefault(field, problem.message)
@@ -321,7 +323,8 @@ def question_field_ids(problems: list[FieldError], new_index: int) -> dict[str, 
     """The service's problems with a new question by the "add a question" form's field ids."""
     found: dict[str, str] = {}
     for problem in problems:
-        field = "options" if problem.field == f"questions[{new_index}]" else "prompt"
+        part = problem.field.removeprefix(f"questions[{new_index}]")
+        field = "options" if part == "" or part.startswith(".options") else "hint" if part == ".hint" else "prompt"
         found.setdefault(field, problem.message)
     return found
 

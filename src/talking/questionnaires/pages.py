@@ -47,6 +47,7 @@ from talking.web.forms import form_text
 from talking.web.guards import requires
 from talking.web.navigation import flash, see_other, take_flash
 from talking.web.people import client_ip, principal_of
+from talking.web.request_bodies import MAX_DEFINITION_BODY_BYTES
 from talking.web.times import staff_time
 
 Req = Request[Any, Any, Any]
@@ -128,6 +129,8 @@ class QuestionnairePages(Controller):
     path = "/staff"
     include_in_schema = False
     guards: ClassVar = [requires("analyst")]
+    # A question's options in a non-Latin script percent-encode to 9 bytes a character.
+    request_max_body_size = MAX_DEFINITION_BODY_BYTES
 
     @get("/", name="staff-home")
     async def dashboard(self, request: Req, db_session: NamedDependency[AsyncSession]) -> Template:

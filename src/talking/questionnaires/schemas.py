@@ -15,6 +15,14 @@ QuestionKey = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_-]{0,63}$")]
 # What staff see: "scheduled" is published but not yet open; "closed" includes past its closing time.
 SurveyState = Literal["draft", "scheduled", "open", "closed"]
 
+# Typed text: its rule (talking/text.py) and lengths (questionnaires/wording.py) are the service's,
+# counted once normalised, so the API and the pages refuse alike; these only document it.
+Label = Annotated[str, msgspec.Meta(description="1-200 characters, one line")]
+Prompt = Annotated[str, msgspec.Meta(description="1-300 characters, one line")]
+Hint = Annotated[str, msgspec.Meta(description="up to 1,000 characters")]
+Title = Annotated[str, msgspec.Meta(description="1-200 characters, one line")]
+Introduction = Annotated[str, msgspec.Meta(description="up to 5,000 characters")]
+
 AGREEMENT_SCALE = (
     ("strongly-agree", "Strongly agree"),
     ("agree", "Agree"),
@@ -28,26 +36,26 @@ class CustomIssue(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """An issue of this survey's own, outside the taxonomy."""
 
     code: Code
-    label: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    label: Label
 
 
 class QuestionCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """An extra question; choice questions list their options' labels (codes are made from them)."""
 
     kind: QuestionKind
-    prompt: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+    prompt: Prompt
     key: QuestionKey | None = None
-    hint: Annotated[str, msgspec.Meta(max_length=1000)] = ""
-    options: tuple[Annotated[str, msgspec.Meta(min_length=1, max_length=200)], ...] = ()
+    hint: Hint = ""
+    options: tuple[Label, ...] = ()
     required: bool = False
 
 
 class SurveyCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A new questionnaire (always created as a draft)."""
 
-    title: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    title: Title
     issues: tuple[str | CustomIssue, ...]
-    introduction: Annotated[str, msgspec.Meta(max_length=5000)] = ""
+    introduction: Introduction = ""
     max_picks: Annotated[int, msgspec.Meta(ge=1, le=MAX_PICKS_LIMIT)] = 5
     districts: tuple[str, ...] | None = None
     opens_at: datetime | None = None

@@ -22,10 +22,12 @@ from talking.questionnaires.schemas import (
     SurveyState,
     SurveySummary,
 )
+from talking.questionnaires.wording import count_problems, wording_problems
 from talking.reference import districts, districts_by_code, issues_by_code
 from talking.surveys.schemas import QuestionOption, Survey
 from talking.surveys.services import load_surveys
 from talking.tallies import respondent_counts
+from talking.text import clean_text
 
 Db = AsyncSession | AsyncConnection
 
@@ -50,12 +52,14 @@ def _options(question: QuestionCreate) -> tuple[QuestionOption, ...]:
         return tuple(QuestionOption(code, label) for code, label in AGREEMENT_SCALE)
     if question.kind == "free_text":
         return ()
-    return tuple(QuestionOption(_slug(label), label.strip()) for label in question.options)
+    return tuple(QuestionOption(_slug(clean_text(label)), clean_text(label)) for label in question.options)
 
 
 def survey_problems(data: SurveyCreate) -> list[FieldError]:
     """Everything wrong with a questionnaire definition; empty when it can be saved."""
-    errors: list[FieldError] = []
+    if errors := count_problems(data):  # before looking at each of perhaps thousands of items
+        return errors
+    errors = wording_problems(data)
     taxonomy = issues_by_code()
     codes = [i.code if isinstance(i, CustomIssue) else i for i in data.issues]
     if len(codes) < 2:
@@ -85,7 +89,7 @@ def survey_problems(data: SurveyCreate) -> list[FieldError]:
     for n, question in enumerate(data.questions):
         field = f"questions[{n}]"
         if question.kind in ("single_choice", "multiple_choice"):
-            slugs = [_slug(o) for o in question.options]
+            slugs = [_slug(clean_text(o)) for o in question.options]
             if len(slugs) < 2:
                 errors.append(FieldError(field, "A choice question needs at least 2 options"))
             elif len(set(slugs)) != len(slugs):
@@ -105,7 +109,7 @@ async def _write_definition(db: Db, survey_id: int, data: SurveyCreate) -> None:
                 "survey_id": survey_id,
                 "position": position,
                 "code": item.code if isinstance(item, CustomIssue) else item,
-                "label": item.label if isinstance(item, CustomIssue) else taxonomy[item].label,
+                "label": clean_text(item.label) if isinstance(item, CustomIssue) else taxonomy[item].label,
             }
             for position, item in enumerate(data.issues, start=1)
         ],
@@ -123,8 +127,8 @@ async def _write_definition(db: Db, survey_id: int, data: SurveyCreate) -> None:
                     "key": question.key or f"q{position}",
                     "position": position,
                     "kind": question.kind,
-                    "prompt": question.prompt.strip(),
-                    "hint": question.hint.strip(),
+                    "prompt": clean_text(question.prompt),
+                    "hint": clean_text(question.hint, multiline=True),
                     "options": msgspec.json.encode(_options(question)).decode(),
                     "required": question.required,
                 }
@@ -150,8 +154,8 @@ async def create_survey(
         await db.execute(
             insert(surveys)
             .values(
-                title=data.title.strip(),
-                introduction=data.introduction.strip(),
+                title=clean_text(data.title),
+                introduction=clean_text(data.introduction, multiline=True),
                 max_picks=data.max_picks,
                 status="draft",
                 opens_at=data.opens_at,
@@ -202,8 +206,8 @@ async def update_draft(db: Db, survey_id: int, data: SurveyCreate, *, actor: Pri
         update(surveys)
         .where(surveys.c.id == survey_id)
         .values(
-            title=data.title.strip(),
-            introduction=data.introduction.strip(),
+            title=clean_text(data.title),
+            introduction=clean_text(data.introduction, multiline=True),
             max_picks=data.max_picks,
             opens_at=data.opens_at,
             closes_at=data.closes_at,

@@ -14,8 +14,9 @@ sends them (its debug-mode traceback logging of refusals is not repeated here).
 tests/integration/test_fast_submit.py holds the two paths to the same bytes.
 
 Anything unusual falls through to Litestar untouched: another method or path, a ``root_path``, no
-Content-Length (chunked), a body over the limit, a repeated header, and any body that does not
-decode strictly as a ``ResponseCreate`` (malformed JSON, the wrong shape). Those answers are
+Content-Length (chunked), a body over the limit, a repeated header, a Content-Type that is not JSON,
+and any body that does not decode strictly as a ``ResponseCreate`` (malformed JSON, the wrong shape)
+or repeats a key (web/request_bodies.py: the app's StrictRequest refuses those, with the same checks). Those answers are
 Litestar's own, so their problem details carry its messages exactly; a body already read is replayed.
 """
 
@@ -32,6 +33,7 @@ from talking.problems import handle_exception
 from talking.surveys.api import MAX_RESPONSE_BODY_BYTES, idempotency_key_problem
 from talking.surveys.schemas import ResponseCreate
 from talking.surveys.services import submit_response
+from talking.web.request_bodies import duplicate_key, json_media_type_problem
 
 if TYPE_CHECKING:
     from litestar import Litestar, Response
@@ -66,18 +68,24 @@ class FastSubmit:
         matched = _PATH.fullmatch(scope["path"])
         if matched is None or not 1 <= int(matched.group(1)) <= MAX_ROW_ID:  # Litestar explains the id
             return await self.then(scope, receive, send)
-        length = key = None
+        length = key = content_type = None
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if length is not None:
                     return await self.then(scope, receive, send)
                 length = value
+            elif name == b"content-type":
+                if content_type is not None:
+                    return await self.then(scope, receive, send)
+                content_type = value.decode("latin-1")
             elif name == b"idempotency-key":
                 if key is not None:
                     return await self.then(scope, receive, send)
                 key = value.decode("latin-1")  # as Litestar decodes header values
         if length is None or not length.isdigit() or int(length) > MAX_RESPONSE_BODY_BYTES:
             return await self.then(scope, receive, send)  # chunked, or Litestar's 413
+        if json_media_type_problem(content_type) is not None:
+            return await self.then(scope, receive, send)  # Litestar's 415
 
         body = b""
         while True:
@@ -89,9 +97,9 @@ class FastSubmit:
                 break
         try:
             response = _decode(body) if len(body) <= MAX_RESPONSE_BODY_BYTES else None
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             response = None
-        if response is None:  # Litestar's own 400, 413 or 422, with its own messages
+        if response is None or duplicate_key(body) is not None:  # Litestar's own 400, 413 or 422
             return await self.then(scope, _replay(body, receive), send)
 
         # Litestar's handler from here, in its order: the key, then the survey, then the answers.

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import re
-
 from talking.errors import FieldError
 from talking.reference import AGE_BAND_CODES, SEX_CODES, districts_by_code
 from talking.surveys.schemas import MAX_COMMENT_CHARS, ResponseCreate, Survey, SurveyQuestion
-
-# C0 control characters other than tab, newline and carriage return (NUL included) have no place
-# in a comment: they break CSV exports and some databases refuse NUL outright.
-_FORBIDDEN_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+from talking.text import clean_text, is_blank, text_problem
 
 
 def clean_comment(comment: str | None) -> str | None:
-    """Normalise a comment: line endings to \\n, surrounding space trimmed, empty to None."""
+    """A comment or free-text answer as stored (talking.text's rule), blank to None."""
     if comment is None:
         return None
-    comment = comment.replace("\r\n", "\n").replace("\r", "\n").strip()
-    return comment or None
+    return clean_text(comment, multiline=True) or None
 
 
 def district_errors(district: str | None, survey: Survey | None = None) -> list[FieldError]:
@@ -52,20 +46,19 @@ def pick_errors(survey: Survey, picks: list[str]) -> list[FieldError]:
 
 
 def comment_errors(comment: str | None, field: str = "comment") -> list[FieldError]:
-    """Errors in free text: too long, or holding control characters."""
+    """Errors in free text, by talking.text's rule: too long, control or direction characters."""
     if comment is None:
         return []
-    if _FORBIDDEN_CONTROL.search(comment):
-        return [FieldError(field, "Text must not contain control characters such as NUL")]
-    if len(clean_comment(comment) or "") > MAX_COMMENT_CHARS:
-        return [FieldError(field, f"Text must be {MAX_COMMENT_CHARS:,} characters or fewer")]
-    return []
+    problem = text_problem(comment, label="Text", max_chars=MAX_COMMENT_CHARS, multiline=True)
+    return [FieldError(field, problem)] if problem else []
 
 
 def answer_errors(question: SurveyQuestion, value: str | list[str] | None) -> list[FieldError]:
     """Errors in the answer to one extra question (None means not answered)."""
     field = f"answers.{question.key}"
-    if value is None or value == [] or (isinstance(value, str) and not value.strip()):
+    if question.kind == "free_text" and isinstance(value, str) and (refused := comment_errors(value, field)):
+        return refused  # before the blank check: a NUL alone is refused, not taken as no answer
+    if value is None or value == [] or (isinstance(value, str) and is_blank(value)):
         return [FieldError(field, f"Answer the question: {question.prompt}")] if question.required else []
     codes = {o.code for o in question.options}
     if question.kind == "free_text":
