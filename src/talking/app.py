@@ -29,6 +29,7 @@ from talking.health import healthz
 from talking.problems import handle_exception
 from talking.questionnaires.api import QuestionnaireController
 from talking.questionnaires.pages import QuestionnairePages
+from talking.rate_limits import rate_limiter
 from talking.reports.api import ReportController
 from talking.reports.pages import ReportPages
 from talking.reports.service import ReportCache, report_settings
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     writer = ResponseWriter(engine, max_batch=settings.max_batch)
     reports = ReportCache(engine, settings=report_settings(settings))
     store = session_store(settings, engine)
+    limiter = rate_limiter(settings, engine)
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
@@ -97,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 yield
         finally:
             await writer.stop()
+            await limiter.close()
             await engine.dispose()
 
     sqlalchemy = SQLAlchemyAsyncConfig(
@@ -130,6 +133,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "writer": writer,
                 "reports": reports,
                 "session_config": sessions,
+                "rate_limiter": limiter,
             }
         ),
         lifespan=[lifespan],

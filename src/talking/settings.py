@@ -27,6 +27,14 @@ class Settings:
     debug: bool = False
     # Reports suppress any district (or cell) with fewer respondents than this (disclosure control).
     report_min_cell: int = 10
+    # Limits on abuse (talking/rate_limits): on unless TALKING_RATE_LIMITS=off; values as `limits` writes them.
+    rate_limits: bool = True
+    rate_limit_submit: str = "60/minute"
+    rate_limit_sign_in: str = "20/minute;200/hour"
+    rate_limit_join: str = "10/minute;100/hour"
+    rate_limit_staff_api: str = "600/minute"
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR blocks).
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def is_sqlite(self) -> bool:
@@ -48,6 +56,12 @@ class Settings:
             https=env.get("TALKING_HTTPS", "").lower() in {"1", "true", "yes"},
             debug=env.get("TALKING_DEBUG", "") in {"1", "true", "yes"},
             report_min_cell=_positive_int(env.get("TALKING_REPORT_MIN_CELL", "10"), "TALKING_REPORT_MIN_CELL"),
+            rate_limits=_on_or_off(env.get("TALKING_RATE_LIMITS", "on"), "TALKING_RATE_LIMITS"),
+            rate_limit_submit=env.get("TALKING_RATE_LIMIT_SUBMIT") or cls().rate_limit_submit,
+            rate_limit_sign_in=env.get("TALKING_RATE_LIMIT_SIGN_IN") or cls().rate_limit_sign_in,
+            rate_limit_join=env.get("TALKING_RATE_LIMIT_JOIN") or cls().rate_limit_join,
+            rate_limit_staff_api=env.get("TALKING_RATE_LIMIT_STAFF_API") or cls().rate_limit_staff_api,
+            trusted_proxies=tuple(p.strip() for p in env.get("TALKING_TRUSTED_PROXIES", "").split(",") if p.strip()),
         )
 
 
@@ -60,6 +74,16 @@ def _positive_int(text: str, name: str) -> int:
     if value < 1:
         raise ValueError(f"{name} must be a whole number of at least 1, not {text!r}")
     return value
+
+
+def _on_or_off(text: str, name: str) -> bool:
+    """``on`` or ``off`` (and the usual spellings of each), or a clear error naming the variable."""
+    value = text.strip().lower()
+    if value in {"on", "1", "true", "yes"}:
+        return True
+    if value in {"off", "0", "false", "no"}:
+        return False
+    raise ValueError(f"{name} must be on or off, not {text!r}")
 
 
 def _local_secret_key() -> str:

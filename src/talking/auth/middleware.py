@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.auth.services import active_principal, principal_for_token
 from talking.principal import Principal
+from talking.rate_limits import STAFF_API
 from talking.web.people import STAFF_SESSION_KEY, staff_sign_in_of
 
 IDLE_TIMEOUT_SECONDS = 30 * 60
@@ -133,6 +134,8 @@ class PrincipalMiddleware(ASGIMiddleware):
             async with engine.begin() as conn:
                 scope["user"] = await principal_for_token(conn, token)
             scope["auth"] = "token"
+            if scope["user"] is not None:  # a valid token is limited per token, wherever it comes from
+                await scope["app"].state.rate_limiter.hit(STAFF_API, scope)
         else:
             scope["user"] = await _session_principal(engine, scope.get("session"))
             scope["auth"] = "session" if scope["user"] else None
