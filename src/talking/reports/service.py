@@ -34,6 +34,7 @@ from talking.reports.data import (
     load_rows,
     load_sample,
     load_stats,
+    repeat_answers,
     respondents,
 )
 
@@ -61,6 +62,8 @@ class ReportInputs:
     comments: list[str]
     comment_district: np.ndarray
     previous: ReportInputs | None = None
+    # Responses from a browser that had already answered this survey (households share devices).
+    repeat_answers: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +72,14 @@ class SurveyReport:
 
     frame: SurveyFrame
     report: Report
+    repeat_answers: int = 0
 
     def document(self) -> dict:
         """The JSON document: the report's fields plus a `survey` block."""
         f = self.frame
         survey = {"id": f.id, "title": f.title, "status": f.status, "wave": f.wave}
         survey["previous_wave_id"] = f.previous_wave_id
+        survey["repeat_answers"] = repeat_share(self.repeat_answers, self.report.responses)
         return {"survey": survey, **msgspec.to_builtins(self.report)}
 
 
@@ -107,7 +112,8 @@ def load_inputs(
     if frame.previous_wave_id is not None and previous_wave:
         progress("previous wave")
         previous = _load_previous_wave(conn, frame.previous_wave_id, all_rows=all_rows)
-    return ReportInputs(frame, stats, rows if len(rows) else None, comments, where, previous)
+    repeats = repeat_answers(conn, survey_id)
+    return ReportInputs(frame, stats, rows if len(rows) else None, comments, where, previous, repeats)
 
 
 def _load_previous_wave(conn: Connection, survey_id: int, *, all_rows: bool) -> ReportInputs:
@@ -165,7 +171,20 @@ def analyse(
         )
         method = msgspec.structs.replace(report.method, notes=[*report.method.notes, note])
         report = msgspec.structs.replace(report, method=method)
-    return SurveyReport(f, report)
+    if inputs.repeat_answers:
+        share = repeat_share(inputs.repeat_answers, total)
+        note = (
+            f"{inputs.repeat_answers:,} of {total:,} responses ({share['value']:.1%}) came from a browser that had "
+            "already answered this survey. Households share devices, so they are kept and counted like any other."
+        )
+        method = msgspec.structs.replace(report.method, notes=[*report.method.notes, note])
+        report = msgspec.structs.replace(report, method=method)
+    return SurveyReport(f, report, inputs.repeat_answers)
+
+
+def repeat_share(repeats: int, total: int) -> dict[str, int | float]:
+    """Answers from a browser that had already answered, as a fraction of all answers (as the report gives shares)."""
+    return {"numerator": repeats, "denominator": total, "value": repeats / total if total else 0.0}
 
 
 def build(conn: Connection, survey_id: int, settings: ReportSettings = DEFAULT_SETTINGS, *, progress=_quiet):
