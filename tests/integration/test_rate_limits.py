@@ -25,7 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.app import create_app
-from talking.db.models import responses
+from talking.db.models import rate_limit_counts, responses
+from talking.rate_limits.storage import limits_path
 from talking.settings import Settings
 from talking.surveys.fast_pages import FastPages
 from talking.surveys.fast_submit import FastSubmit
@@ -86,6 +87,13 @@ async def test_submissions_over_the_limit_get_429_problem_details_and_store_noth
     assert problem["status"] == 429 and problem["instance"] == url
     assert f"try again in {refused.headers['retry-after']} seconds" in problem["detail"]
     assert await count_stored(engine) == (3, 6)
+    # Counted where every worker sees it: PostgreSQL's table, or the file beside the SQLite database.
+    if engine.dialect.name == "postgresql":
+        async with engine.connect() as conn:
+            counts = (await conn.execute(select(rate_limit_counts.c.count))).scalars().all()
+        assert counts == [5]
+    else:
+        assert limits_path(engine.url.database).exists()  # type: ignore[arg-type]
 
 
 async def test_the_fast_path_refuses_with_litestars_bytes(database_url: str, engine: AsyncEngine) -> None:
@@ -315,6 +323,7 @@ async def test_two_workers_share_the_counts_in_the_sqlite_file(sqlite_url: str, 
         # ...which the client cannot renew by writing another address to the left of the proxy's.
         more = await asyncio.to_thread(post_at_once, url, 20, {"X-Forwarded-For": "198.51.100.1, 203.0.113.9"})
         assert sorted(s for s, _ in more) == [201] * 17 + [429] * 3
+    assert (tmp_path / "talking.limits.db").exists()
     engine = create_engine_for(sqlite_url)
     try:
         assert (await count_stored(engine))[0] == 40
@@ -328,9 +337,6 @@ async def test_two_workers_share_the_counts_in_redis(sqlite_url: str, tmp_path: 
         client.ping()
     except redis.ConnectionError:
         pytest.skip("Redis is not reachable at 127.0.0.1:6379")
-    # Counts from an earlier run within the minute would be counted too.
-    for key in client.scan_iter("talking_limits*/submit/127.0.0.1/*"):
-        client.delete(key)
     survey = await publish_survey_at_url(sqlite_url)
     env = limits_env(TALKING_REDIS_URL="redis://127.0.0.1:6379/0")
     try:
@@ -340,8 +346,11 @@ async def test_two_workers_share_the_counts_in_redis(sqlite_url: str, tmp_path: 
             # No proxy is listed, so X-Forwarded-For buys nothing.
             spoofed = await asyncio.to_thread(post_at_once, url, 3, {"X-Forwarded-For": "203.0.113.9"})
             assert [s for s, _ in spoofed] == [429, 429, 429]
+        # The counts were in Redis (under this database's name), not in the file beside it.
+        assert list(client.scan_iter("talking_limits:*/submit/127.0.0.1/*"))
+        assert not (tmp_path / "talking.limits.db").exists()
     finally:
-        for key in client.scan_iter("talking_limits*/submit/127.0.0.1/*"):
+        for key in client.scan_iter("talking_limits:*/submit/127.0.0.1/*"):
             client.delete(key)
         client.close()
 

@@ -14,6 +14,8 @@ If the counts cannot be reached the request goes through: a limit must not take 
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import ipaddress
 import logging
 import math
@@ -117,7 +119,10 @@ def parse_limits(text: str, name: str) -> tuple[RateLimitItem, ...]:
 def counts_storage(settings: Settings, engine: AsyncEngine) -> Storage:
     """Redis when configured; else a file beside SQLite, PostgreSQL's table, or (in-memory SQLite) the process."""
     if settings.redis_url:
-        return RedisStorage(f"async+{settings.redis_url}", implementation="redispy", key_prefix="talking_limits")
+        # Named by the database served, so two deployments (or test runs) sharing one Redis count apart.
+        served = hashlib.sha256(engine.url.render_as_string(hide_password=True).encode()).hexdigest()[:12]
+        prefix = f"talking_limits:{served}"
+        return RedisStorage(f"async+{settings.redis_url}", implementation="redispy", key_prefix=prefix)
     if engine.dialect.name == "postgresql":
         return PostgresCounts(engine)
     database = engine.url.database
@@ -188,6 +193,7 @@ def _is_trusted(address: str, trusted: tuple[IPNetwork, ...]) -> bool:
     return any(ip in network for network in trusted)
 
 
+@functools.lru_cache(maxsize=4096)  # the same few addresses come again and again; parsing one costs microseconds
 def _as_key(address: str) -> str:
     """An address as a limit counts it: IPv4 as it is, IPv6 by its /64 (one household's, which it may vary)."""
     try:
