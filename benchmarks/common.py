@@ -337,12 +337,29 @@ def parse_arguments(doc: str, concurrency: str, concurrency_help: str) -> argpar
     parser.add_argument("--profile", metavar="FILE", help="sample the server with py-spy into FILE (folded stacks)")
     parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy", help="the py-spy executable")
     parser.add_argument("--keep", action="store_true", help="keep the temp directory (server log, SQLite file)")
+    parser.add_argument(
+        "--rate-limits",
+        metavar="LIMIT",
+        help='run with rate limits on, submissions limited to LIMIT per address ("1000000/minute": a limit the'
+        " load never reaches, to measure what counting costs); off by default, as all the load comes from one address",
+    )
     return parser.parse_args()
 
 
 def publish_benchmark_survey(database_url: str) -> int:
     """Publish the benchmarks' survey, open now, offering eight issues with five picks; returns its id."""
     return publish_survey_at(database_url, title="Benchmark survey")
+
+
+def rate_limits_env(args: argparse.Namespace) -> dict[str, str]:
+    """The server's rate limit settings: off (all the load comes from one address), or on with ``--rate-limits``."""
+    if not args.rate_limits:
+        return {"TALKING_RATE_LIMITS": "off"}
+    return {
+        "TALKING_RATE_LIMITS": "on",
+        "TALKING_RATE_LIMIT_SUBMIT": args.rate_limits,
+        "TALKING_RATE_LIMIT_SIGN_IN": args.rate_limits,
+    }
 
 
 def run_benchmark(
@@ -365,10 +382,11 @@ def run_benchmark(
     try:
         with fresh_database(args.database, workdir, POSTGRES_ADMIN_URL) as database:
             survey_id = publish_benchmark_survey(database.url)
-            with live_server(database.url, workdir, args.workers) as server:
+            with live_server(database.url, workdir, args.workers, extra_env=rate_limits_env(args)) as server:
+                limits = f", rate limits on ({args.rate_limits})" if args.rate_limits else ", rate limits off"
                 print(
-                    f"{name}: {server.url} ({args.workers} worker(s)) on {args.database}, survey {survey_id}{detail};"
-                    f" load average {load_before}",
+                    f"{name}: {server.url} ({args.workers} worker(s)) on {args.database}, survey {survey_id}{detail}"
+                    f"{limits}; load average {load_before}",
                     flush=True,
                 )
                 tally = drive(server, survey_id, args)

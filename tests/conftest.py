@@ -84,7 +84,7 @@ def empty_postgres(url: str) -> None:
         conn.execute(
             "TRUNCATE response_answers, response_picks, responses, survey_questions, survey_districts, survey_issues,"
             " surveys, audit_events, api_tokens, sign_in_throttle, users, web_sessions,"
-            " tally_respondents, tally_positions, tally_pairs, members RESTART IDENTITY CASCADE"
+            " tally_respondents, tally_positions, tally_pairs, members, rate_limit_counts RESTART IDENTITY CASCADE"
         )
 
 
@@ -111,9 +111,10 @@ def each_database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    """Settings for a test app."""
-    return Settings(database_url=database_url, secret_key="test-secret-key")
+def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
+    """Settings for a test app: rate limits on, as by default, unless the test is marked ``load``."""
+    load = request.node.get_closest_marker("load") is not None
+    return Settings(database_url=database_url, secret_key="test-secret-key", rate_limits=not load)
 
 
 @pytest.fixture

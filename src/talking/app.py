@@ -34,6 +34,7 @@ from talking.outages import throttle_library_outage_logs
 from talking.problems import handle_exception
 from talking.questionnaires.api import QuestionnaireController
 from talking.questionnaires.pages import QuestionnairePages
+from talking.rate_limits import rate_limiter
 from talking.reports.api import ReportController, document_report_formats
 from talking.reports.pages import ReportPages
 from talking.reports.service import ReportCache, report_settings
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
     writer = ResponseWriter(engine, max_batch=settings.max_batch)
     reports = ReportCache(engine, settings=report_settings(settings))
     store = session_store(settings, engine)
+    limiter = rate_limiter(settings, engine)
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
                 job.cancel()
             await asyncio.gather(*jobs, return_exceptions=True)  # let a run stopped mid-chunk roll back
             await writer.stop()
+            await limiter.close()
             await engine.dispose()
 
     sqlalchemy = SQLAlchemyAsyncConfig(
@@ -152,6 +155,7 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
                 "writer": writer,
                 "reports": reports,
                 "session_config": sessions,
+                "rate_limiter": limiter,
             }
         ),
         lifespan=[lifespan],

@@ -7,6 +7,7 @@ One exception handler serves both audiences: requests under /api/ (and /healthz)
 from __future__ import annotations
 
 import logging
+import math
 import re
 from http import HTTPStatus
 from typing import Any
@@ -30,6 +31,7 @@ from talking.errors import (
     WrongSurveyState,
 )
 from talking.outages import RETRY_AFTER_SECONDS, SESSIONS, Outage, note_outage, outage_of
+from talking.rate_limits import RateLimited
 from talking.security import new_csp_nonce
 from talking.web.request_bodies import BodyRefused
 
@@ -144,6 +146,8 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         metrics.database_errors.labels("request").inc()
     if isinstance(exc, DatabaseBusy | PoolTimeout):
         return _busy(request)
+    if isinstance(exc, RateLimited):
+        return _too_many_requests(request, exc)
     if wants_problem_json(request) and (domain := _domain_problem(exc, request.url.path)) is not None:
         return domain
     if isinstance(exc, SurveyNotFound):
@@ -226,6 +230,29 @@ def _busy(request: Request[Any, Any, Any]) -> Response[Any]:
     page = _error_page(request, HTTP_503_SERVICE_UNAVAILABLE)
     page.headers.update(headers)
     return page
+
+
+def _too_many_requests(request: Request[Any, Any, Any], exc: RateLimited) -> Response[Any]:
+    """429 with Retry-After: problem details on the API, a page saying how long to wait for people."""
+    headers = {"Retry-After": str(exc.retry_after)}
+    if wants_problem_json(request):
+        return problem(
+            429,
+            f"Too many requests from your address: try again in {exc.retry_after} seconds.",
+            slug="rate-limited",
+            instance=request.url.path,
+            headers=headers,
+        )
+    minutes = math.ceil(exc.retry_after / 60)
+    wait = f"{exc.retry_after} seconds" if exc.retry_after < 60 else f"{minutes} minute{'s' if minutes > 1 else ''}"
+    return Template(
+        template_name="errors/429.html",
+        # The page the form was on (its GET shows it again, with the answers kept in the session).
+        context={"wait": wait, "again_url": request.url.path},
+        status_code=429,
+        media_type=MediaType.HTML,
+        headers=headers,
+    )
 
 
 def _error_page(request: Request[Any, Any, Any], status: int) -> Response[Any]:

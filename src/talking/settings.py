@@ -33,6 +33,14 @@ class Settings:
     metrics_token: str | None = None
     # "json": log one JSON object per line, with the request id (talking.logs); "text": plain lines.
     log_format: str = "text"
+    # Limits on abuse (talking/rate_limits): on unless TALKING_RATE_LIMITS=off; values as `limits` writes them.
+    rate_limits: bool = True
+    rate_limit_submit: str = "60/minute"
+    rate_limit_sign_in: str = "20/minute;200/hour"
+    rate_limit_join: str = "10/minute;100/hour"
+    rate_limit_staff_api: str = "600/minute"
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR blocks).
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def is_sqlite(self) -> bool:
@@ -57,6 +65,12 @@ class Settings:
             retention_days=_positive_int(env.get("TALKING_RETENTION_DAYS", "365"), "TALKING_RETENTION_DAYS"),
             metrics_token=env.get("TALKING_METRICS_TOKEN") or None,
             log_format=_one_of(env.get("TALKING_LOG_FORMAT", "text").lower(), ("text", "json"), "TALKING_LOG_FORMAT"),
+            rate_limits=_on_or_off(env.get("TALKING_RATE_LIMITS", "on"), "TALKING_RATE_LIMITS"),
+            rate_limit_submit=env.get("TALKING_RATE_LIMIT_SUBMIT") or cls().rate_limit_submit,
+            rate_limit_sign_in=env.get("TALKING_RATE_LIMIT_SIGN_IN") or cls().rate_limit_sign_in,
+            rate_limit_join=env.get("TALKING_RATE_LIMIT_JOIN") or cls().rate_limit_join,
+            rate_limit_staff_api=env.get("TALKING_RATE_LIMIT_STAFF_API") or cls().rate_limit_staff_api,
+            trusted_proxies=tuple(p.strip() for p in env.get("TALKING_TRUSTED_PROXIES", "").split(",") if p.strip()),
         )
 
 
@@ -76,6 +90,16 @@ def _one_of(text: str, allowed: tuple[str, ...], name: str) -> str:
     if text not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {text!r}")
     return text
+
+
+def _on_or_off(text: str, name: str) -> bool:
+    """``on`` or ``off`` (and the usual spellings of each), or a clear error naming the variable."""
+    value = text.strip().lower()
+    if value in {"on", "1", "true", "yes"}:
+        return True
+    if value in {"off", "0", "false", "no"}:
+        return False
+    raise ValueError(f"{name} must be on or off, not {text!r}")
 
 
 def _local_secret_key() -> str:

@@ -261,6 +261,7 @@ async def test_bad_idempotency_key_is_400(client: AsyncTestClient[Litestar], ope
     assert response.headers["content-type"].startswith(PROBLEM)
 
 
+@pytest.mark.load
 async def test_many_concurrent_responses_are_all_stored(
     app: Litestar, engine: AsyncEngine, client: AsyncTestClient[Litestar], open_survey: int
 ) -> None:

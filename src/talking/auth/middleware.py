@@ -23,6 +23,7 @@ from talking import metrics
 from talking.auth.services import active_principal, principal_for_token, touch_token
 from talking.db.engine import immediate
 from talking.principal import Principal
+from talking.rate_limits import STAFF_API
 from talking.web.people import STAFF_SESSION_KEY, staff_sign_in_of
 
 IDLE_TIMEOUT_SECONDS = 30 * 60
@@ -180,6 +181,8 @@ class PrincipalMiddleware(ASGIMiddleware):
                     await touch_token(conn, use.principal.token_id)  # type: ignore[arg-type]
             scope["user"] = use.principal if use else None
             scope["auth"] = "token"
+            if scope["user"] is not None:  # a valid token is limited per token, wherever it comes from
+                await scope["app"].state.rate_limiter.hit(STAFF_API, scope)
         else:
             scope["user"] = await _session_principal(engine, scope.get("session"))
             scope["auth"] = "session" if scope["user"] else None

@@ -22,6 +22,7 @@ from talking.auth import services
 from talking.auth.middleware import end_staff_session, new_csrf_cookie, start_staff_session
 from talking.params import RowId
 from talking.principal import Principal
+from talking.rate_limits import SIGN_IN
 from talking.web.forms import field_messages, form_text
 from talking.web.guards import requires
 from talking.web.navigation import flash, safe_next, see_other, take_flash
@@ -84,6 +85,8 @@ class StaffPages(Controller):
         self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
     ) -> Template | Redirect:
         """Check the email and password; on success start a fresh session and go on."""
+        # Per address, before anything is checked (services.sign_in throttles each email as well).
+        await request.app.state.rate_limiter.hit(SIGN_IN, request.scope)
         form = await request.form()
         email, password = form_text(form, "email").strip(), form_text(form, "password")
         page = SignInPage(email=email, next=safe_next(form_text(form, "next")))

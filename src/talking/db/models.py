@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -23,6 +24,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -163,6 +166,13 @@ class Response(Base):
         # Appended to at its end by every response (see migration 0004); counts by district come
         # from the running tallies.
         Index("ix_responses_survey", "survey_id"),
+        # Only the answers from a browser that had answered before (0006): the report counts them.
+        Index(
+            "ix_responses_repeat",
+            "survey_id",
+            sqlite_where=text("repeat_in_browser"),
+            postgresql_where=text("repeat_in_browser"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -181,6 +191,8 @@ class Response(Base):
     # `talking db retally` recounts from, and which proves each code belongs to the survey) so that
     # exports and samples read one row per response instead of joining five.
     ranked_picks: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Added in 0006: the browser's session already held a confirmation for this survey (pages only).
+    repeat_in_browser: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ResponsePick(Base):
@@ -372,6 +384,21 @@ class Member(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class RateLimitCount(Base):
+    """One client's count of one limit in its current window (talking/rate_limits; 0006).
+
+    Used on PostgreSQL without Redis; SQLite keeps the same table in a file of its own
+    (``talking.limits.db``), so counting never waits for the response writer's lock.
+    """
+
+    __tablename__ = "rate_limit_counts"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    # Seconds since the epoch, as the limits library counts time.
+    expires_at: Mapped[float] = mapped_column(Float)
+
+
 surveys = Survey.__table__
 survey_issues = SurveyIssue.__table__
 responses = Response.__table__
@@ -388,3 +415,4 @@ tally_respondents = TallyRespondents.__table__
 tally_positions = TallyPosition.__table__
 tally_pairs = TallyPair.__table__
 members = Member.__table__
+rate_limit_counts = RateLimitCount.__table__

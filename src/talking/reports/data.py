@@ -153,6 +153,12 @@ def respondents(conn: Connection, survey_id: int) -> int:
     return int(total or 0)
 
 
+def repeat_answers(conn: Connection, survey_id: int) -> int:
+    """How many responses came from a browser that had already answered the survey (a partial index holds those)."""
+    query = text("SELECT count(*) FROM responses WHERE survey_id = :survey_id AND repeat_in_browser")
+    return int(conn.execute(query, {"survey_id": survey_id}).scalar_one())
+
+
 # A reproducible sample: Knuth's multiplicative hash of the id, kept when below a cut. Unlike
 # "every k-th id" it cannot fall into step with any pattern in the order answers arrived.
 _HASH = "((r.id * 2654435761) % 4294967296)"

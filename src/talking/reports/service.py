@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from analysis.data import PickStats, Responses
 from analysis.report import ReportSettings, build_report
-from analysis.schemas import Report
+from analysis.schemas import Report, Share
 from talking.db.models import surveys
 from talking.errors import SurveyNotFound
 from talking.reports.data import (
@@ -34,6 +34,7 @@ from talking.reports.data import (
     load_rows,
     load_sample,
     load_stats,
+    repeat_answers,
     respondents,
 )
 
@@ -61,6 +62,8 @@ class ReportInputs:
     comments: list[str]
     comment_district: np.ndarray
     previous: ReportInputs | None = None
+    # Responses from a browser that had already answered this survey (households share devices).
+    repeat_answers: int = 0
 
 
 class ReportSurvey(msgspec.Struct, frozen=True):
@@ -71,6 +74,8 @@ class ReportSurvey(msgspec.Struct, frozen=True):
     status: str
     wave: int
     previous_wave_id: int | None
+    # Answers from a browser that had already answered this survey (households share devices).
+    repeat_answers: Share
 
 
 class ReportDocument(Report, frozen=True, kw_only=True):
@@ -85,11 +90,19 @@ class SurveyReport:
 
     frame: SurveyFrame
     report: Report
+    repeat_answers: int = 0
 
     def document(self) -> dict:
         """The JSON document (a ReportDocument): the report's fields plus a `survey` block."""
         f = self.frame
-        survey = ReportSurvey(id=f.id, title=f.title, status=f.status, wave=f.wave, previous_wave_id=f.previous_wave_id)
+        survey = ReportSurvey(
+            id=f.id,
+            title=f.title,
+            status=f.status,
+            wave=f.wave,
+            previous_wave_id=f.previous_wave_id,
+            repeat_answers=repeat_share(self.repeat_answers, self.report.responses),
+        )
         return msgspec.to_builtins(ReportDocument(**msgspec.structs.asdict(self.report), survey=survey))
 
 
@@ -122,7 +135,8 @@ def load_inputs(
     if frame.previous_wave_id is not None and previous_wave:
         progress("previous wave")
         previous = _load_previous_wave(conn, frame.previous_wave_id, all_rows=all_rows)
-    return ReportInputs(frame, stats, rows if len(rows) else None, comments, where, previous)
+    repeats = repeat_answers(conn, survey_id)
+    return ReportInputs(frame, stats, rows if len(rows) else None, comments, where, previous, repeats)
 
 
 def _load_previous_wave(conn: Connection, survey_id: int, *, all_rows: bool) -> ReportInputs:
@@ -180,7 +194,20 @@ def analyse(
         )
         method = msgspec.structs.replace(report.method, notes=[*report.method.notes, note])
         report = msgspec.structs.replace(report, method=method)
-    return SurveyReport(f, report)
+    if inputs.repeat_answers:
+        share = repeat_share(inputs.repeat_answers, total)
+        note = (
+            f"{inputs.repeat_answers:,} of {total:,} responses ({share.value:.1%}) came from a browser that had "
+            "already answered this survey. Households share devices, so they are kept and counted like any other."
+        )
+        method = msgspec.structs.replace(report.method, notes=[*report.method.notes, note])
+        report = msgspec.structs.replace(report, method=method)
+    return SurveyReport(f, report, inputs.repeat_answers)
+
+
+def repeat_share(repeats: int, total: int) -> Share:
+    """Answers from a browser that had already answered, as a fraction of all answers (as the report gives shares)."""
+    return Share(numerator=repeats, denominator=total, value=repeats / total if total else 0.0)
 
 
 def build(conn: Connection, survey_id: int, settings: ReportSettings = DEFAULT_SETTINGS, *, progress=_quiet):

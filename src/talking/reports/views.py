@@ -193,12 +193,15 @@ class SurveyInfo:
     status: str
     responses: int
     max_picks: int
+    repeat_answers: str  # "n (x%)": answers from a browser that had already answered
 
 
 def survey_info(built: SurveyReport) -> SurveyInfo:
     """The survey's name, wave and size."""
     f, r = built.frame, built.report
-    return SurveyInfo(f.id, f.title, f.wave, f.status, r.responses, r.max_picks)
+    share = built.repeat_answers / r.responses if r.responses else 0.0
+    repeats = f"{built.repeat_answers:,} ({share:.1%})"
+    return SurveyInfo(f.id, f.title, f.wave, f.status, r.responses, r.max_picks, repeats)
 
 
 # --- a district -------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from talking.openapi import BY_BODY, BY_ID, problems
 from talking.params import RowId
 from talking.problems import problem
+from talking.rate_limits import SUBMIT
 from talking.reference import AGE_BANDS, SEXES, District, Issue, districts, issues
 from talking.surveys.schemas import MAX_COMMENT_CHARS, MAX_PICKS_LIMIT, Receipt, ResponseCreate, Survey
 from talking.surveys.services import SurveyCatalogue, submit_response
@@ -90,6 +91,7 @@ class ResponseController(Controller):
         """Store a response; the 201 comes only after it is committed to the database."""
         # Under `talking serve`, surveys/fast_submit.py answers most of these requests without this
         # handler, calling the same functions as below: keep the two in step.
+        await request.app.state.rate_limiter.hit(SUBMIT, request.scope)
         if (refused := idempotency_key_problem(idempotency_key, request.url.path)) is not None:
             return refused
         # Refusals (404, 409, 422) are raised by the services and become problem details in talking.problems.

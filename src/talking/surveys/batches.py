@@ -55,6 +55,8 @@ class PendingResponse:
     answers: tuple[tuple[str, str], ...] = ()
     # Only the demo loader backdates answers; live responses are stamped at commit.
     submitted_at: datetime | None = None
+    # The resident's browser had already answered this survey (see journey.answered_before).
+    repeat_in_browser: bool = False
     future: asyncio.Future[Receipt] | None = field(default=None, repr=False)
 
 
@@ -229,9 +231,9 @@ def _earlier_results(
 # PostgreSQL takes a whole batch as one array per column: one statement, prepared once, for any size.
 _POSTGRES_INSERT_RESPONSES = (
     "INSERT INTO responses (survey_id, reference, district_code, comment, age_band, sex, channel, submitted_at,"
-    " idempotency_key, request_digest, ranked_picks) SELECT * FROM unnest($1::int[], $2::varchar[], $3::varchar[],"
-    " $4::text[], $5::varchar[], $6::varchar[], $7::varchar[], $8::timestamptz[], $9::varchar[], $10::bytea[],"
-    " $11::text[])"
+    " idempotency_key, request_digest, ranked_picks, repeat_in_browser) SELECT * FROM unnest($1::int[],"
+    " $2::varchar[], $3::varchar[], $4::text[], $5::varchar[], $6::varchar[], $7::varchar[], $8::timestamptz[],"
+    " $9::varchar[], $10::bytea[], $11::text[], $12::boolean[])"
     " RETURNING id, reference"
 )
 _POSTGRES_INSERT_PICKS = (
@@ -241,17 +243,17 @@ _POSTGRES_INSERT_PICKS = (
 _SQLITE_INSERT_PICKS = "INSERT INTO response_picks (response_id, rank, survey_id, issue_code) VALUES (?, ?, ?, ?)"
 _SQLITE_INSERT_RESPONSES = (
     "INSERT INTO responses (survey_id, reference, district_code, comment, age_band, sex, channel, submitted_at,"
-    " idempotency_key, request_digest, ranked_picks) VALUES {rows} RETURNING id, reference"
+    " idempotency_key, request_digest, ranked_picks, repeat_in_browser) VALUES {rows} RETURNING id, reference"
 )
-# SQLite takes many VALUES rows in one statement; at most 90 rows of 11 keeps under the 999
+# SQLite takes many VALUES rows in one statement; at most 83 rows of 12 keeps under the 999
 # parameters that SQLite builds before 3.32 allow.
-_SQLITE_ROWS_PER_INSERT = 90
+_SQLITE_ROWS_PER_INSERT = 83
 
 
 @functools.cache
 def _sqlite_insert_responses(rows: int) -> str:
-    """INSERT ... RETURNING for this many rows of eleven parameters."""
-    return _SQLITE_INSERT_RESPONSES.format(rows=", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows))
+    """INSERT ... RETURNING for this many rows of twelve parameters."""
+    return _SQLITE_INSERT_RESPONSES.format(rows=", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows))
 
 
 def _insert(conn: Connection, to_insert: list[tuple[int, PendingResponse, str]], now: datetime) -> list[int]:
@@ -274,6 +276,7 @@ def _insert(conn: Connection, to_insert: list[tuple[int, PendingResponse, str]],
             p.idempotency_key,
             None if p.digest is None else binary(p.digest),
             " ".join(p.picks),
+            p.repeat_in_browser,
         )
         for _index, p, reference in to_insert
     ]

@@ -30,6 +30,7 @@ import msgspec
 from talking.asgi import send_response, send_with_hooks
 from talking.params import MAX_ROW_ID
 from talking.problems import handle_exception
+from talking.rate_limits import SUBMIT
 from talking.surveys.api import MAX_RESPONSE_BODY_BYTES, idempotency_key_problem
 from talking.surveys.schemas import ResponseCreate
 from talking.surveys.services import submit_response
@@ -57,6 +58,7 @@ class FastSubmit:
         self.then = then or app
         self.catalogue = app.state.catalogue
         self.writer = app.state.writer
+        self.limiter = app.state.rate_limiter
         # What the app's before_send hooks add to an API response (the security headers). They are
         # the same for every response here, so they are worked out once, on the first 201.
         self._hook_headers: list[tuple[bytes, bytes]] | None = None
@@ -82,6 +84,8 @@ class FastSubmit:
                 if key is not None:
                     return await self.then(scope, receive, send)
                 key = value.decode("latin-1")  # as Litestar decodes header values
+            elif name == b"authorization":  # a staff token is limited per token: Litestar finds whose
+                return await self.then(scope, receive, send)
         if length is None or not length.isdigit() or int(length) > MAX_RESPONSE_BODY_BYTES:
             return await self.then(scope, receive, send)  # chunked, or Litestar's 413
         if json_media_type_problem(content_type) is not None:
@@ -102,9 +106,10 @@ class FastSubmit:
         if response is None or duplicate_key(body) is not None:  # Litestar's own 400, 413 or 422
             return await self.then(scope, _replay(body, receive), send)
 
-        # Litestar's handler from here, in its order: the key, then the survey, then the answers.
+        # Litestar's handler from here, in its order: the limit, the key, then the survey, then the answers.
         refused: Response[Any] | Exception | None
         try:
+            await self.limiter.hit(SUBMIT, scope)
             refused = idempotency_key_problem(key, scope["path"])
             if refused is None:
                 survey = await self.catalogue.get_open(int(matched.group(1)))

@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 
 from talking.errors import IdempotencyConflict, InvalidResponse, SurveyNotFound, SurveyNotOpen
 from talking.params import RowId
+from talking.rate_limits import SUBMIT
 from talking.reference import AGE_BANDS, SEXES, districts, districts_by_code, issues_by_code
 from talking.surveys.journey import QUESTION, Progress, order_from_positions, reference_key, session_key
 from talking.surveys.page_support import (
@@ -57,10 +58,10 @@ def template_of(page: str) -> str:
     return f"surveys/{'question' if page.startswith(QUESTION) else page.replace('-', '_')}.html"
 
 
-def start_context(survey: Survey, *, started: bool) -> dict[str, Any]:
+def start_context(survey: Survey, *, started: bool, answered_before: bool = False) -> dict[str, Any]:
     """The start page's context: areas are named only when the survey covers some, not all of Lancashire."""
     areas = [d.name for d in districts() if d.code in survey.districts] if survey.districts else []
-    return {"survey": survey, "started": started, "areas": areas}
+    return {"survey": survey, "started": started, "areas": areas, "answered_before": answered_before}
 
 
 def page_context(survey: Survey, progress: Progress, page: str) -> dict[str, Any]:
@@ -101,6 +102,11 @@ def _question_of(survey: Survey, key: str) -> SurveyQuestion:
     if question is None:
         raise NotFoundException()
     return question
+
+
+def answered_before(request: Req, survey_id: int) -> bool:
+    """Whether this browser's session already holds a confirmation for the survey (households share devices)."""
+    return bool(request.session.get(reference_key(survey_id)))
 
 
 class ResidentPages(Controller):
@@ -192,7 +198,8 @@ class ResidentPages(Controller):
         """The start page: what the survey asks and how long it takes."""
         survey = await self._survey(request, survey_id)
         started = self._progress(request, survey_id).district is not None
-        return RememberedPage("surveys/start.html", context=start_context(survey, started=started))
+        context = start_context(survey, started=started, answered_before=answered_before(request, survey_id))
+        return RememberedPage("surveys/start.html", context=context)
 
     @get(SURVEY + "/district")
     async def district(self, request: Req, survey_id: RowId) -> Template:
@@ -332,6 +339,7 @@ class ResidentPages(Controller):
             progress,
             errors,
             **page_context(survey, progress, "check"),
+            answered_before=answered_before(request, survey.id),
             error_hrefs={
                 field: page_url(survey.id, page_of_field(field), change=True)
                 for field in errors or {}
@@ -349,9 +357,16 @@ class ResidentPages(Controller):
             if progress.district is None and request.session.get(reference_key(survey_id)):
                 return see_other(page_url(survey_id, "done"))
             return see_other(page_url(survey_id, progress.first_unanswered(survey)))
+        # Over the limit: a page saying how long to wait; the answers stay in the session for then.
+        await request.app.state.rate_limiter.hit(SUBMIT, request.scope)
         try:
             receipt = await submit_response(
-                request.app.state.writer, survey, progress.response(survey), channel="web", idempotency_key=progress.key
+                request.app.state.writer,
+                survey,
+                progress.response(survey),
+                channel="web",
+                idempotency_key=progress.key,
+                repeat_in_browser=answered_before(request, survey_id),
             )
         except SurveyNotOpen as exc:
             raise SurveyUnavailable(survey) from exc

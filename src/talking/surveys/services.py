@@ -165,6 +165,7 @@ async def submit_response(
     *,
     channel: str,
     idempotency_key: str | None = None,
+    repeat_in_browser: bool = False,
 ) -> Receipt:
     """Validate and store one response; returns only once it is committed.
 
@@ -185,5 +186,6 @@ async def submit_response(
         idempotency_key=idempotency_key,
         digest=request_digest(response) if idempotency_key else None,
         answers=encode_answers(survey, response.answers),
+        repeat_in_browser=repeat_in_browser,
     )
     return await writer.submit(pending)

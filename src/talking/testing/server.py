@@ -70,7 +70,7 @@ def live_server(
     The server runs in ``workdir`` (so nothing lands in the project's var/) and logs to
     ``workdir/server-PORT.log``. Afterwards it is stopped with SIGTERM, then SIGKILL if it will not
     stop; its whole process group is signalled, so no worker is left behind even when a test killed
-    the main process first.
+    the main process first. Rate limits are off unless ``extra_env`` turns them on.
     """
     host, port = "127.0.0.1", free_port()
     env = {
@@ -80,6 +80,9 @@ def live_server(
         "TALKING_HOST": host,
         "TALKING_PORT": str(port),
         "PYTHONUNBUFFERED": "1",
+        # Load from one address (tests, benchmarks) would meet the rate limits: on only when asked
+        # for, with extra_env={"TALKING_RATE_LIMITS": "on", ...}.
+        "TALKING_RATE_LIMITS": "off",
         **(extra_env or {}),
     }
     command = [sys.executable, "-m", "talking", "serve", "--host", host, "--port", str(port), "--workers", str(workers)]

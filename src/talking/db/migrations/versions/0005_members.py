@@ -1,6 +1,6 @@
 """The resident panel's members: email (unique whatever its case), district, about-you, consent, status.
 
-Revision ID: 0009
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-06
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 from talking.db.models import UTCDateTime
 
-revision = "0009"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
