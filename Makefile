@@ -52,6 +52,8 @@ bench: install ## Run the benchmarks and print their figures
 	$(PY) benchmarks/report.py
 	$(PY) benchmarks/concurrency.py
 	$(PY) benchmarks/concurrency.py --database postgres
+	$(PY) benchmarks/rate_limits.py
+	$(PY) benchmarks/panel.py
 
 lint: install ## ruff on the code, import-linter on the layers, hadolint on the Containerfile
 	$(BIN)/ruff check .
