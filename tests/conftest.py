@@ -198,3 +198,17 @@ async def make_token(engine: AsyncEngine, user_id: int) -> str:
     async with engine.begin() as conn:
         token, _record = await create_token(conn, user_id, "tests")
     return token
+
+
+async def make_member(engine: AsyncEngine, email: str = "resident@example.org", district: str = "Preston") -> int:
+    """A member of the resident panel, imported as the messaging service's export brings them; returns its id."""
+    from sqlalchemy import select
+
+    from talking.db.models import members
+    from talking.members.member_file import read_text_file
+    from talking.members.services import import_members
+
+    _count, rows = read_text_file(f"email,district\n{email},{district}\n".encode())
+    async with engine.begin() as conn:
+        await import_members(conn, rows)
+        return (await conn.execute(select(members.c.id).where(members.c.email_key == email.lower()))).scalar_one()

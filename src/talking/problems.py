@@ -259,7 +259,6 @@ def _error_page(request: Request[Any, Any, Any], status: int) -> Response[Any]:
     template = {404: "errors/404.html", 403: "errors/403.html", 503: "errors/503.html"}.get(status, "errors/500.html")
     # Litestar answers an unknown path before the nonce middleware runs: the page's script needs one.
     request.scope.setdefault("state", {}).setdefault("csp_nonce", new_csp_nonce())  # type: ignore[typeddict-item]
-    template = {404: "errors/404.html", 403: "errors/403.html"}.get(status, "errors/500.html")
     if status < 500 and template == "errors/500.html":
         template = "errors/4xx.html"
     return Template(

@@ -24,7 +24,7 @@ from talking.questionnaires.schemas import QuestionCreate
 from talking.surveys.fast_pages import FastPages
 from talking.surveys.fast_submit import FastSubmit
 
-from ..conftest import make_token, make_user, publish_survey
+from ..conftest import make_member, make_token, make_user, publish_survey
 from .staff_helpers import Client, sign_in
 
 ADMIN = "admin@lancashire.test"
@@ -101,6 +101,7 @@ def real_path(template: str, ids: dict[str, Any]) -> str:
     """The template with real values: residents' routes on the open survey, staff's on the draft."""
     survey = ids["open"] if template.startswith("/surveys/") or "/responses" in template else ids["draft"]
     values = {"survey_id": survey, "user_id": ids["user"], "token_id": ids["token"], "key": "q1", "page": "check"}
+    values["member_id"] = ids["member"]
     values |= {"file_path": "talking.css", "path": "swagger", "code": "E07000123"}
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: str(values[m.group(1)]), template)
 
@@ -111,6 +112,7 @@ async def test_no_route_answers_any_bad_input_with_a_500(app: Litestar, client: 
     ids = {
         "open": await publish_survey(engine),
         "user": await make_user(engine, "someone@lancashire.test", "staff"),
+        "member": await make_member(engine),
     }
     async with engine.begin() as conn:
         ids["token"] = (await create_token(conn, ids["user"], "spare"))[1].id

@@ -22,9 +22,9 @@ from talking.app import create_app
 from talking.questionnaires.schemas import QuestionCreate
 from talking.settings import Settings
 
-from ..conftest import make_token, make_user, publish_survey
+from ..conftest import make_member, make_token, make_user, publish_survey
 from .staff_helpers import Client, csrf_from, sign_in
-from .test_route_matrix import ROUTES, SAFE_METHODS, _member, real_path
+from .test_route_matrix import ROUTES, SAFE_METHODS, real_path
 
 ADMIN = "admin@lancashire.test"
 # Answers outside the route table: an unknown path (Litestar answers it before any middleware),
@@ -64,7 +64,7 @@ async def ids_for_paths(engine: AsyncEngine) -> dict[str, int]:
         ),
         "closed": await publish_survey(engine, title="Closed survey"),
         "user": await make_user(engine, "someone@lancashire.test", "staff"),
-        "member": await _member(engine),
+        "member": await make_member(engine),
     }
     ids["token"] = ids["user"]  # any id: a token that is not the caller's answers as the matrix says
     return ids

@@ -25,14 +25,14 @@ from typing import Any
 
 import httpx
 from litestar import Litestar
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.auth.services import list_tokens
-from talking.db.models import api_tokens, members, surveys, users
+from talking.db.models import api_tokens, surveys, users
 from talking.questionnaires.schemas import QuestionCreate
 
-from ..conftest import make_token, make_user, publish_survey
+from ..conftest import make_member, make_token, make_user, publish_survey
 from .staff_helpers import Client, csrf_from, sign_in
 
 CALLERS = ("anonymous", "analyst", "staff", "admin", "deactivated", "revoked")
@@ -234,7 +234,7 @@ async def test_every_route_against_every_caller(app: Litestar, client: Client, e
         ),
         "closed": await publish_survey(engine, title="Closed survey"),
         "user": await make_user(engine, "someone@lancashire.test", "staff"),
-        "member": await _member(engine),
+        "member": await make_member(engine),
     }
     people = {
         name: await make_user(engine, f"{name}@lancashire.test", role)
@@ -273,17 +273,6 @@ async def test_every_route_against_every_caller(app: Litestar, client: Client, e
             elif got != (gap[0] if gap else expected):
                 wrong.append(f"{method} {path} as {caller_name}: {got}, expected {expected}")
     assert not wrong, "\n".join(wrong)
-
-
-async def _member(engine: AsyncEngine) -> int:
-    """A member of the resident panel, imported as the messaging service's export brings them."""
-    from talking.members.member_file import read_text_file
-    from talking.members.services import import_members
-
-    _count, rows = read_text_file(b"email,district\nresident@example.org,Preston\n")
-    async with engine.begin() as conn:
-        await import_members(conn, rows)
-        return (await conn.execute(select(members.c.id))).scalar_one()
 
 
 async def _spare_token(engine: AsyncEngine, user_id: int) -> int:

@@ -173,4 +173,13 @@ class StrictRequest(Request[Any, Any, Any]):
                     "The form could not be read: it was not sent as UTF-8 text",
                     slug="form-not-utf-8",
                 ) from None
-        return await super().form()
+            return await super().form()
+        try:
+            # An upload's text fields are decoded as UTF-8 by Litestar's parser, which raises on anything else.
+            return await super().form()
+        except UnicodeDecodeError:
+            raise BodyRefused(
+                HTTP_400_BAD_REQUEST,
+                "The form could not be read: its text was not sent as UTF-8",
+                slug="form-not-utf-8",
+            ) from None
