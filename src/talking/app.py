@@ -25,6 +25,7 @@ from talking.auth.middleware import ABSOLUTE_LIFETIME_SECONDS, PrincipalMiddlewa
 from talking.auth.pages import StaffPages
 from talking.db.engine import create_engine
 from talking.health import healthz
+from talking.mail.background import BackgroundSender
 from talking.members.pages import MemberPages
 from talking.openapi import COMPONENTS, TruthfulJsonRenderPlugin
 from talking.problems import handle_exception
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     writer = ResponseWriter(engine, max_batch=settings.max_batch)
     reports = ReportCache(engine, settings=report_settings(settings))
     store = session_store(settings, engine)
+    mail_sender = BackgroundSender(settings, engine)
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
@@ -93,10 +95,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         gc.collect()
         gc.freeze()
         await writer.start()
+        await mail_sender.start()
         try:
             async with store:  # Litestar's hook for a store to let go of what it holds (pool, file, client)
                 yield
         finally:
+            await mail_sender.stop()
             await writer.stop()
             await engine.dispose()
 

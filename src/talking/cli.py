@@ -7,6 +7,7 @@ import os
 
 import click
 
+from talking.mail import commands as mail_commands
 from talking.members import commands as members_commands
 from talking.settings import Settings
 
@@ -319,6 +320,7 @@ def _run_in_transaction(work):
 
 
 main.add_command(members_commands.members)
+main.add_command(mail_commands.mail)
 
 
 def _describe(settings: Settings) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_VAR_DIR = Path("var")
+DEFAULT_MAIL_FROM = "Talking <no-reply@talking.localhost>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,16 @@ class Settings:
     debug: bool = False
     # Reports suppress any district (or cell) with fewer respondents than this (disclosure control).
     report_min_cell: int = 10
+    # Email for the resident panel (mail/): SMTP when set (smtp://user:pass@host:587, smtps://host),
+    # else each message is written as an .eml file under mail_dir.
+    smtp_url: str | None = None
+    mail_from: str = DEFAULT_MAIL_FROM
+    mail_reply_to: str | None = None
+    # Messages per second the sender hands to SMTP at most (across every process: one sender runs).
+    mail_rate: int = 50
+    mail_dir: Path = DEFAULT_VAR_DIR / "mail"
+    # Days a finished message keeps its recipient, subject and bodies before the sender clears them.
+    mail_retention_days: int = 30
 
     @property
     def is_sqlite(self) -> bool:
@@ -48,6 +59,14 @@ class Settings:
             https=env.get("TALKING_HTTPS", "").lower() in {"1", "true", "yes"},
             debug=env.get("TALKING_DEBUG", "") in {"1", "true", "yes"},
             report_min_cell=_positive_int(env.get("TALKING_REPORT_MIN_CELL", "10"), "TALKING_REPORT_MIN_CELL"),
+            smtp_url=env.get("TALKING_SMTP_URL") or None,
+            mail_from=env.get("TALKING_MAIL_FROM") or DEFAULT_MAIL_FROM,
+            mail_reply_to=env.get("TALKING_MAIL_REPLY_TO") or None,
+            mail_rate=_positive_int(env.get("TALKING_MAIL_RATE", "50"), "TALKING_MAIL_RATE"),
+            mail_dir=Path(env.get("TALKING_MAIL_DIR") or DEFAULT_VAR_DIR / "mail"),
+            mail_retention_days=_positive_int(
+                env.get("TALKING_MAIL_RETENTION_DAYS", "30"), "TALKING_MAIL_RETENTION_DAYS"
+            ),
         )
 
 
