@@ -86,6 +86,8 @@ def empty_postgres(url: str) -> None:
             " surveys, audit_events, api_tokens, sign_in_throttle, users, web_sessions,"
             " tally_respondents, tally_positions, tally_pairs, members RESTART IDENTITY CASCADE"
         )
+        # The mail outbox goes with members (CASCADE); its sender's one lease row is set free.
+        conn.execute("UPDATE mail_sender_lease SET holder = NULL, expires_at = '2000-01-01T00:00:00+00:00'")
 
 
 @pytest.fixture
