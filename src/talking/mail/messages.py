@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import html
 import re
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import formatdate
+from email.charset import QP, Charset
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import formataddr, formatdate, parseaddr
 
 import msgspec
 
@@ -36,22 +39,47 @@ class SenderIdentity(msgspec.Struct, frozen=True):
     reply_to: str | None = None
 
 
-def build_email(message: StoredMessage, identity: SenderIdentity) -> EmailMessage:
-    """The email for one outbox message: text and HTML parts, headers, Message-ID and Date."""
-    email = EmailMessage(policy=SMTP)
-    email["From"] = identity.mail_from
+class Envelope(msgspec.Struct, frozen=True):
+    """One email ready for the wire: the SMTP envelope and the message's bytes (CRLF line ends)."""
+
+    sender: str
+    recipient: str
+    data: bytes
+
+
+def build_email(message: StoredMessage, identity: SenderIdentity) -> Envelope:
+    """The email for one outbox message: text and HTML parts, headers, Message-ID and Date.
+
+    Built with the email package's compat32 MIME classes: the modern EmailMessage API parses every
+    header it is given and cost about 3 ms a message, a tenth of the sender's budget at 300/s.
+    """
+    email = MIMEMultipart("alternative")
+    email["From"] = _address_header(identity.mail_from)
     email["To"] = message.to
     if identity.reply_to:
-        email["Reply-To"] = identity.reply_to
-    email["Subject"] = message.subject
+        email["Reply-To"] = _address_header(identity.reply_to)
+    email["Subject"] = message.subject if message.subject.isascii() else Header(message.subject, "utf-8")
     email["Date"] = formatdate(usegmt=True)
     email["Message-ID"] = message.message_id
     if message.unsubscribe_url:
         email["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
         email["List-Unsubscribe-Post"] = ONE_CLICK
-    email.set_content(text_body(message))
-    email.add_alternative(message.html or html_body(message), subtype="html")
-    return email
+    email.attach(MIMEText(text_body(message), "plain", _UTF8_QP))
+    email.attach(MIMEText(message.html or html_body(message), "html", _UTF8_QP))
+    data = email.as_bytes(policy=_WIRE)
+    return Envelope(sender=parseaddr(identity.mail_from)[1], recipient=message.to, data=data)
+
+
+# Quoted-printable: text stays readable in an .eml file, and lines stay short for any server.
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
+_WIRE = compat32.clone(linesep="\r\n")
+
+
+def _address_header(value: str) -> str:
+    """A From or Reply-To header from a setting such as "Lancashire Talking <panel@example.gov.uk>"."""
+    name, address = parseaddr(value)
+    return formataddr((name, address), charset="utf-8") if name else address
 
 
 def text_body(message: StoredMessage) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
@@ -17,6 +16,7 @@ import aiosmtplib
 import msgspec
 from aiolimiter import AsyncLimiter
 
+from talking.mail.messages import Envelope
 from talking.settings import Settings
 
 # Connections kept open to the SMTP server: messages go out in parallel on them (within the rate).
@@ -49,7 +49,7 @@ Outcome = Delivered | TemporaryFailure | PermanentFailure
 class Transport(Protocol):
     """Where the sender hands its emails."""
 
-    async def send(self, emails: dict[int, EmailMessage]) -> dict[int, Outcome]:
+    async def send(self, emails: dict[int, Envelope]) -> dict[int, Outcome]:
         """Send each email (keyed by outbox id) and say what became of it."""
         ...
 
@@ -117,7 +117,7 @@ class SmtpTransport:
             timeout=SMTP_TIMEOUT_SECONDS,
         )
 
-    async def send(self, emails: dict[int, EmailMessage]) -> dict[int, Outcome]:
+    async def send(self, emails: dict[int, Envelope]) -> dict[int, Outcome]:
         """Send the batch on every connection at once; a server that cannot be reached fails the rest fast."""
         waiting = list(emails.items())
         waiting.reverse()
@@ -136,7 +136,7 @@ class SmtpTransport:
         await asyncio.gather(*(work(client) for client in self.clients[: max(1, len(emails))]))
         return outcomes
 
-    async def _send_one(self, client: aiosmtplib.SMTP, email: EmailMessage, unreachable: list[str]) -> Outcome:
+    async def _send_one(self, client: aiosmtplib.SMTP, email: Envelope, unreachable: list[str]) -> Outcome:
         if not client.is_connected:
             try:
                 await client.connect()
@@ -145,7 +145,7 @@ class SmtpTransport:
                 client.close()
                 return TemporaryFailure(unreachable[0], server_down=True)
         try:
-            await client.send_message(email)
+            await client.sendmail(email.sender, [email.recipient], email.data)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refusal = exc.recipients[0]
             if refusal.code >= 500:
@@ -179,18 +179,18 @@ class EmlFileTransport:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
 
-    async def send(self, emails: dict[int, EmailMessage]) -> dict[int, Outcome]:
+    async def send(self, emails: dict[int, Envelope]) -> dict[int, Outcome]:
         """Write the batch's files on a thread (disk writes would stall the event loop)."""
         return await asyncio.to_thread(self._write_all, emails)
 
-    def _write_all(self, emails: dict[int, EmailMessage]) -> dict[int, Outcome]:
+    def _write_all(self, emails: dict[int, Envelope]) -> dict[int, Outcome]:
         self.directory.mkdir(parents=True, exist_ok=True)
         outcomes: dict[int, Outcome] = {}
         for outbox_id, email in emails.items():
             path = self.directory / f"{outbox_id:09d}.eml"
             partial = path.with_suffix(".eml.partial")
             try:
-                partial.write_bytes(email.as_bytes())
+                partial.write_bytes(email.data)
                 # Renamed into place whole: a reader never sees half a message.
                 os.replace(partial, path)
             except OSError as exc:
