@@ -9,9 +9,11 @@ lease never shares a message with the one that took over. A claimed message carr
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import socket
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -74,6 +76,7 @@ class MailSender:
         self.max_attempts = max_attempts
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._outage_rounds = 0
+        self._server_back_at = 0.0
         self._postgres = engine.dialect.name == "postgresql"
 
     @classmethod
@@ -117,19 +120,30 @@ class MailSender:
     async def deliver_due(self) -> RoundReport:
         """Send every message due now, a batch at a time, while we hold the lease; then let it go."""
         report = RoundReport()
+        if time.monotonic() < self._server_back_at:
+            return report  # the server was down a moment ago: not knocking again yet
         if not await self.take_lease():
             report.had_lease = False
             return report
         try:
-            while True:
-                batch = await self._claim_batch(report)
-                if not batch:
-                    break
+            batch = await self._claim_batch(report)
+            while batch:
                 emails = {message.id: build_email(message, self.identity) for message in batch}
-                outcomes = await self.transport.send(emails)
-                await self._record(batch, outcomes, report)
-                if any(_server_down(outcome) for outcome in outcomes.values()) or not await self.take_lease():
-                    break  # the server is down (try later), or another sender holds the lease now
+                # The next batch is claimed while this one is on the wire, so the SMTP connections never wait
+                # for the database.
+                sending = asyncio.create_task(self.transport.send(emails))
+                try:
+                    upcoming = await self._claim_batch(report) if await self.take_lease() else []
+                except Exception:
+                    # Record what went out before giving up, or it would be sent again after its claim.
+                    await self._record(batch, await sending, report)
+                    raise
+                await self._record(batch, await sending, report)
+                outcomes = sending.result()
+                if any(_server_down(outcome) for outcome in outcomes.values()):
+                    await self._unclaim(upcoming)  # the server is down: they wait for the next round
+                    break
+                batch = upcoming
         finally:
             await self.release_lease()
         return report
@@ -197,6 +211,15 @@ class MailSender:
             for row in keep
         ]
 
+    async def _unclaim(self, batch: list[StoredMessage]) -> None:
+        """Give back claimed messages this sender will not send now, for the next round (or sender)."""
+        if not batch:
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(mail_outbox).where(mail_outbox.c.id.in_([m.id for m in batch])).values(claimed_until=None)
+            )
+
     async def _record(self, batch: list[StoredMessage], outcomes: dict[int, Outcome], report: RoundReport) -> None:
         """Write every outcome of a batch in one transaction: sent ones in one statement."""
         now = datetime.now(UTC)
@@ -240,6 +263,8 @@ class MailSender:
         if not attempts:
             return
         outage_delay = self._outage_delay() if any(_server_down(o) for o in outcomes.values()) else 0.0
+        if outage_delay:
+            self._server_back_at = time.monotonic() + outage_delay
         changes: list[dict[str, object]] = []
         bounced: list[int] = []
         for message in batch:

@@ -20,7 +20,7 @@ from talking.mail.messages import Envelope
 from talking.settings import Settings
 
 # Connections kept open to the SMTP server: messages go out in parallel on them (within the rate).
-SMTP_CONNECTIONS = 8
+SMTP_CONNECTIONS = 16
 SMTP_TIMEOUT_SECONDS = 30
 
 
