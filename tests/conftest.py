@@ -113,9 +113,9 @@ def each_database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    """Settings for a test app."""
-    return Settings(database_url=database_url, secret_key="test-secret-key")
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Settings for a test app (its emails, if any, as .eml files in the test's own directory)."""
+    return Settings(database_url=database_url, secret_key="test-secret-key", mail_dir=tmp_path / "mail")
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from talking.db.engine import create_engine
 from talking.health import healthz
 from talking.mail.background import BackgroundSender
 from talking.members.pages import MemberPages
+from talking.members.unsubscribe_pages import UnsubscribePages
 from talking.openapi import COMPONENTS, TruthfulJsonRenderPlugin
 from talking.problems import handle_exception
 from talking.questionnaires.api import QuestionnaireController
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             QuestionnairePages,
             PreviewPages,
             MemberPages,
+            UnsubscribePages,
             create_static_files_router(path="/assets", directories=[STATIC_DIR], name="assets"),
         ],
         plugins=[SQLAlchemyPlugin(config=sqlalchemy)],
@@ -148,7 +150,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_name="__Host-talking_csrf" if settings.https else "talking_csrf",
             cookie_secure=settings.https,
             cookie_httponly=True,
-            exclude=["^/api/"],
+            # One-click unsubscribe (RFC 8058) comes from mail clients with no cookie: the URL is signed.
+            exclude=["^/api/", "^/members/unsubscribe/"],
         ),
         template_config=template_config(),
         exception_handlers={Exception: handle_exception},
