@@ -29,6 +29,7 @@ def database_url(each_database_url: str) -> str:
 
 
 async def test_only_one_sender_holds_the_lease_and_another_takes_it_when_it_expires(engine: AsyncEngine) -> None:
+    await queue(engine, a_message(1))
     first, second = smtp_sender(engine, 1), smtp_sender(engine, 1)
     assert await first.take_lease()
     assert not await second.take_lease()

@@ -58,7 +58,7 @@ class BackgroundSender:
                 report = await self.sender.deliver_due()
                 if report.sent or report.failed:
                     log.info("mail: %d sent, %d failed, %d to retry", report.sent, report.failed, report.retrying)
-                if report.had_lease and time.monotonic() - forgotten_at > FORGET_EVERY_SECONDS:
+                if time.monotonic() - forgotten_at > FORGET_EVERY_SECONDS:
                     await self.sender.forget_old_messages()
                     forgotten_at = time.monotonic()
             except asyncio.CancelledError:

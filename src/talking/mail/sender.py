@@ -122,6 +122,8 @@ class MailSender:
         report = RoundReport()
         if time.monotonic() < self._server_back_at:
             return report  # the server was down a moment ago: not knocking again yet
+        if not await self._anything_due():
+            return report
         if not await self.take_lease():
             report.had_lease = False
             return report
@@ -147,6 +149,22 @@ class MailSender:
         finally:
             await self.release_lease()
         return report
+
+    async def _anything_due(self) -> bool:
+        """Whether any message is due: a read, so an idle sender never writes (on SQLite every write
+        would end other connections' read snapshots, and their read-then-write transactions with them)."""
+        now = datetime.now(UTC)
+        async with self.engine.connect() as conn:
+            found = await conn.execute(
+                select(mail_outbox.c.id)
+                .where(
+                    mail_outbox.c.status == "queued",
+                    mail_outbox.c.next_attempt_at <= now,
+                    or_(mail_outbox.c.claimed_until.is_(None), mail_outbox.c.claimed_until < now),
+                )
+                .limit(1)
+            )
+            return found.first() is not None
 
     async def _claim_batch(self, report: RoundReport) -> list[StoredMessage]:
         """Claim the next due messages for this sender; cancel those whose member has gone."""
@@ -332,14 +350,19 @@ class MailSender:
     async def forget_old_messages(self) -> int:
         """Clear recipient, subject and bodies of messages finished longer ago than the retention period."""
         cutoff = datetime.now(UTC) - self.retention
+        old = (
+            mail_outbox.c.status.in_(("sent", "failed", "cancelled")),
+            mail_outbox.c.finished_at < cutoff,
+            mail_outbox.c.recipient.is_not(None),
+        )
+        async with self.engine.connect() as conn:
+            # Looked for first, so that most hours it stays a read (see _anything_due).
+            if (await conn.execute(select(mail_outbox.c.id).where(*old).limit(1))).first() is None:
+                return 0
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 update(mail_outbox)
-                .where(
-                    mail_outbox.c.status.in_(("sent", "failed", "cancelled")),
-                    mail_outbox.c.finished_at < cutoff,
-                    mail_outbox.c.recipient.is_not(None),
-                )
+                .where(*old)
                 .values(recipient=None, subject=None, body_text=None, body_html=None, unsubscribe_url=None)
             )
         return result.rowcount
