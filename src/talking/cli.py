@@ -8,6 +8,7 @@ import os
 import click
 
 from talking.mail import commands as mail_commands
+from talking.mail import transport as mail_transport
 from talking.members import commands as members_commands
 from talking.settings import Settings
 
@@ -32,6 +33,10 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     host, port = host or settings.host, port or settings.port
     workers = workers or settings.workers
     click.echo(f"talking: serving http://{host}:{port}/ with {workers} worker(s) on {_describe(settings)}")
+    try:
+        click.echo(f"talking: {mail_transport.describe_destination(settings)}")
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
     Granian(
         "talking.app:create_asgi_app",
         address=host,

@@ -148,6 +148,13 @@ async def test_talking_mail_send_with_a_broken_smtp_url_says_so_and_sends_nothin
     assert await statuses(engine) == {"queued": 1}
 
 
+def test_talking_serve_with_a_broken_smtp_url_says_so_and_does_not_start(tmp_path: Path, sqlite_url: str) -> None:
+    env = {"TALKING_DATABASE_URL": sqlite_url, "TALKING_SMTP_URL": "smtp://mail.example:port", "TALKING_PORT": "1"}
+    result = talking("serve", env=env, cwd=tmp_path)
+    assert result.returncode == 1 and "TALKING_SMTP_URL has a port that is not a number" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 async def test_the_apps_own_sender_delivers_what_is_queued_while_it_runs(
     engine: AsyncEngine, database_url: str
 ) -> None:

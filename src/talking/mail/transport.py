@@ -65,6 +65,15 @@ def transport_for(settings: Settings) -> Transport:
     return EmlFileTransport(settings.mail_dir)
 
 
+def describe_destination(settings: Settings) -> str:
+    """Where emails go, for the operator (never the password); ValueError for an unusable SMTP URL."""
+    if not settings.smtp_url:
+        return f"emails written as .eml files in {settings.mail_dir}/ (no TALKING_SMTP_URL)"
+    server = parse_smtp_url(settings.smtp_url)
+    how = "TLS" if server.use_tls else ("STARTTLS" if server.start_tls else "STARTTLS if offered")
+    return f"emails sent through {server.host}:{server.port} ({how}), at most {settings.mail_rate} a second"
+
+
 class SmtpServer(msgspec.Struct, frozen=True):
     """Where and how to reach the SMTP server, read from TALKING_SMTP_URL."""
 
