@@ -43,6 +43,23 @@ async def test_only_one_sender_holds_the_lease_and_another_takes_it_when_it_expi
     assert await first.take_lease()
 
 
+async def test_while_one_process_holds_the_lease_talking_mail_send_in_another_sends_nothing(
+    engine: AsyncEngine, database_url: str, tmp_path: Path
+) -> None:
+    await queue(engine, a_message(1))
+    holder = smtp_sender(engine, 1)
+    assert await holder.take_lease()
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        env = {"TALKING_DATABASE_URL": database_url, "TALKING_SMTP_URL": f"smtp://127.0.0.1:{port}"}
+        result = talking("mail", "send", env=env, cwd=tmp_path)
+        assert result.returncode == 0 and "Another sender is delivering right now" in result.stdout
+        assert inbox.messages == [] and await statuses(engine) == {"queued": 1}
+        await holder.release_lease()
+        assert talking("mail", "send", env=env, cwd=tmp_path).stdout.startswith("1 sent")
+    assert len(inbox.messages) == 1
+
+
 async def test_messages_claimed_by_a_sender_that_died_are_sent_by_the_next(engine: AsyncEngine) -> None:
     ids = await queue(engine, *(a_message(n) for n in range(5)))
     async with engine.begin() as conn:
