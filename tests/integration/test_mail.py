@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.db.models import mail_outbox, members
-from talking.mail.outbox import InvalidMessage, queue_message
+from talking.mail.outbox import InvalidMessage, forget_member, queue_message
 from talking.mail.sender import MailSender
 from talking.mail.transport import EmlFileTransport, parse_smtp_url
 from talking.testing.server import free_port
@@ -228,3 +228,26 @@ def test_a_smtp_url_that_cannot_work_is_a_clear_error() -> None:
     for bad in ["http://mail.example", "smtp://", "mail.example:25", "smtp://mail.example:port"]:
         with pytest.raises(ValueError, match="TALKING_SMTP_URL"):
             parse_smtp_url(bad)
+
+
+async def test_erasing_a_member_cancels_their_queued_emails_and_clears_every_address_and_text(
+    engine: AsyncEngine,
+) -> None:
+    erased = await add_member(engine, "erased@example.org")
+    other = await add_member(engine, "other@example.org")
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        await queue(engine, a_message(1, to="erased@example.org", member_id=erased))
+        await smtp_sender(engine, port).deliver_due()
+    await queue(engine, a_message(2, to="erased@example.org", member_id=erased))
+    await queue(engine, a_message(3, to="other@example.org", member_id=other))
+    async with engine.begin() as conn:
+        await forget_member(conn, erased)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(mail_outbox).order_by(mail_outbox.c.id))).all()
+    assert [(row.status, row.recipient) for row in rows] == [
+        ("sent", None),
+        ("cancelled", None),
+        ("queued", "other@example.org"),
+    ]
+    assert all(row.body_text is None and row.subject is None for row in rows[:2])

@@ -13,7 +13,7 @@ from email.headerregistry import Address
 from email.utils import make_msgid
 
 import msgspec
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from talking.db.models import mail_outbox
@@ -79,6 +79,21 @@ async def queue_message(conn: AsyncConnection | AsyncSession, message: OutgoingM
         # Only a nudge: the sender looks again shortly after, once the caller has committed.
         wake()
     return result.scalar_one()
+
+
+async def forget_member(conn: AsyncConnection | AsyncSession, member_id: int) -> None:
+    """For erasing a member (in the caller's transaction): cancel their queued emails and clear the
+    address and text of every email to them, sent or not, without waiting for the retention period."""
+    await conn.execute(
+        update(mail_outbox)
+        .where(mail_outbox.c.member_id == member_id, mail_outbox.c.status == "queued")
+        .values(status="cancelled", finished_at=datetime.now(UTC), last_error="the member was erased")
+    )
+    await conn.execute(
+        update(mail_outbox)
+        .where(mail_outbox.c.member_id == member_id)
+        .values(recipient=None, subject=None, body_text=None, body_html=None, unsubscribe_url=None)
+    )
 
 
 def check_message(message: OutgoingMessage) -> None:
