@@ -86,6 +86,8 @@ def empty_postgres(url: str) -> None:
             " surveys, audit_events, api_tokens, sign_in_throttle, users, web_sessions,"
             " tally_respondents, tally_positions, tally_pairs, members, rate_limit_counts RESTART IDENTITY CASCADE"
         )
+        # The mail outbox goes with members (CASCADE); its sender's one lease row is set free.
+        conn.execute("UPDATE mail_sender_lease SET holder = NULL, expires_at = '2000-01-01T00:00:00+00:00'")
 
 
 @pytest.fixture
@@ -111,10 +113,13 @@ def each_database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
-    """Settings for a test app: rate limits on, as by default, unless the test is marked ``load``."""
+def settings(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """Settings for a test app: rate limits on, as by default, unless the test is marked ``load``; its
+    emails, if any, as .eml files in the test's own directory."""
     load = request.node.get_closest_marker("load") is not None
-    return Settings(database_url=database_url, secret_key="test-secret-key", rate_limits=not load)
+    return Settings(
+        database_url=database_url, secret_key="test-secret-key", rate_limits=not load, mail_dir=tmp_path / "mail"
+    )
 
 
 @pytest.fixture

@@ -26,8 +26,10 @@ from talking.auth.middleware import ABSOLUTE_LIFETIME_SECONDS, PrincipalMiddlewa
 from talking.auth.pages import StaffPages
 from talking.db.engine import create_engine, immediate
 from talking.health import healthz
+from talking.mail.background import BackgroundSender
 from talking.members.directory_pages import MemberDirectoryPages
 from talking.members.pages import MemberPages
+from talking.members.unsubscribe_pages import UnsubscribePages
 from talking.metrics import RequestMetrics
 from talking.openapi import COMPONENTS, TruthfulJsonRenderPlugin
 from talking.outages import throttle_library_outage_logs
@@ -98,6 +100,7 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
     reports = ReportCache(engine, settings=report_settings(settings))
     store = session_store(settings, engine)
     limiter = rate_limiter(settings, engine)
+    mail_sender = BackgroundSender(settings, engine)
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
@@ -107,6 +110,7 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
         gc.freeze()
         await writer.start()
         jobs = [asyncio.create_task(retention.run_daily(engine, settings.retention_days))] if daily_jobs else []
+        await mail_sender.start()
         try:
             async with store:  # Litestar's hook for a store to let go of what it holds (pool, file, client)
                 yield
@@ -114,6 +118,7 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
             for job in jobs:
                 job.cancel()
             await asyncio.gather(*jobs, return_exceptions=True)  # let a run stopped mid-chunk roll back
+            await mail_sender.stop()
             await writer.stop()
             await limiter.close()
             await engine.dispose()
@@ -145,6 +150,7 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
             create_static_files_router(
                 path="/assets", directories=[STATIC_DIR], name="assets", file_system=AssetFiles()
             ),
+            UnsubscribePages,
         ],
         plugins=[SQLAlchemyPlugin(config=sqlalchemy)],
         state=State(
@@ -168,7 +174,8 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
             cookie_name="__Host-talking_csrf" if settings.https else "talking_csrf",
             cookie_secure=settings.https,
             cookie_httponly=True,
-            exclude=["^/api/"],
+            # One-click unsubscribe (RFC 8058) comes from mail clients with no cookie: the URL is signed.
+            exclude=["^/api/", "^/members/unsubscribe/"],
         ),
         template_config=template_config(),
         exception_handlers={Exception: handle_exception},

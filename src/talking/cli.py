@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from talking.cli_accounts import run_in_transaction, tokens, users
 from talking.cli_operations import (
     db_backup,
     db_restore,
@@ -17,6 +18,8 @@ from talking.cli_operations import (
     responses,
     retention_group,
 )
+from talking.mail import commands as mail_commands
+from talking.mail import transport as mail_transport
 from talking.members import commands as members_commands
 from talking.settings import Settings
 
@@ -64,6 +67,10 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         logging.getLogger("talking").info(serving)
     else:
         click.echo(serving)
+    try:
+        click.echo(f"talking: {mail_transport.describe_destination(settings)}")
+    except ValueError as exc:  # a TALKING_SMTP_URL that cannot work: say so before serving, not at the first email
+        raise click.ClickException(str(exc)) from exc
     try:
         Granian(
             "talking.cli:worker_app",
@@ -164,7 +171,7 @@ def db_retally(survey_id: int | None) -> None:
         async def retally(conn):
             await conn.run_sync(tallies.rebuild, survey_id, progress)
 
-        _run_in_transaction(retally)
+        run_in_transaction(retally)
         bar.update(1)
     click.echo(f"talking: tallies recounted for {'survey ' + str(survey_id) if survey_id else 'every survey'}")
 
@@ -229,7 +236,7 @@ def report(survey_id: int, fmt: str, out: str, bootstrap: bool, draws: int, seed
             return built
 
         try:
-            built = _run_in_transaction(build)
+            built = run_in_transaction(build)
         except SurveyNotFound:
             raise click.ClickException(f"no survey with id {survey_id}") from None
         bar.update(1)
@@ -250,107 +257,6 @@ main.add_command(retention_group)
 main.add_command(responses)
 
 
-@main.group()
-def users() -> None:
-    """Staff accounts."""
-
-
-@users.command("create")
-@click.argument("email")
-@click.option("--role", type=click.Choice(["admin", "staff", "analyst"]), required=True, help="What they may do")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts)")
-def users_create(email: str, role: str, password_stdin: bool) -> None:
-    """Add a staff account (prompts for the password unless --password-stdin)."""
-    from talking.auth.services import AccountError, create_user
-
-    if password_stdin:
-        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        user = _run_in_transaction(lambda db: create_user(db, email, role, password))
-    except AccountError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"talking: created {user.role} {user.email} (id {user.id})")
-
-
-@users.command("list")
-def users_list() -> None:
-    """List staff accounts."""
-    from talking.auth.services import list_users
-
-    for user in _run_in_transaction(list_users):
-        state = "active" if user.is_active else "deactivated"
-        click.echo(f"{user.id:>5}  {user.role:<8} {state:<12} {user.email}")
-
-
-@main.group()
-def tokens() -> None:
-    """API tokens for scripts (`Authorization: Bearer TOKEN`)."""
-
-
-@tokens.command("create")
-@click.argument("email")
-@click.option("--name", default="command line", show_default=True, help="What the token is for")
-def tokens_create(email: str, name: str) -> None:
-    """Create a token acting as EMAIL; the token is printed once, on the last line."""
-    from talking.auth.services import AccountError, create_token, get_user_by_email
-
-    async def make(db):
-        user = await get_user_by_email(db, email)
-        if user is None:
-            raise AccountError([])
-        return await create_token(db, user.id, name)
-
-    try:
-        token, record = _run_in_transaction(make)
-    except AccountError as exc:
-        raise click.ClickException(str(exc) or f"no account for {email}") from exc
-    click.echo(f"talking: token {record.prefix}... (id {record.id}) for {email}; keep it secret, it is shown once:")
-    click.echo(token)
-
-
-@tokens.command("list")
-@click.argument("email")
-def tokens_list(email: str) -> None:
-    """List a user's tokens (never the tokens themselves)."""
-    from talking.auth.services import get_user_by_email, list_tokens
-
-    async def fetch(db):
-        user = await get_user_by_email(db, email)
-        return [] if user is None else await list_tokens(db, user.id)
-
-    for token in _run_in_transaction(fetch):
-        state = "revoked" if token.revoked_at else "live"
-        click.echo(f"{token.id:>5}  {token.prefix}...  {state:<8} {token.name}")
-
-
-@tokens.command("revoke")
-@click.argument("token_id", type=int)
-def tokens_revoke(token_id: int) -> None:
-    """Revoke a token by id."""
-    from datetime import UTC, datetime
-
-    from sqlalchemy import update
-
-    from talking import audit
-    from talking.db.models import api_tokens
-
-    async def revoke(db):
-        done = await db.execute(
-            update(api_tokens)
-            .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=datetime.now(UTC))
-        )
-        if done.rowcount:
-            await audit.record(db, "token_revoked", actor_email="command line", target_type="token", target_id=token_id)
-        return done.rowcount
-
-    if not _run_in_transaction(revoke):
-        raise click.ClickException(f"no live token with id {token_id}")
-    click.echo(f"talking: token {token_id} revoked")
-
-
 def _steps(bar, expected: list[str] | None = None):
     """A progress callback for a bar counted in named steps: a step starting means the one before is done.
 
@@ -367,23 +273,10 @@ def _steps(bar, expected: list[str] | None = None):
     return step
 
 
-def _run_in_transaction(work):
-    """Run ``await work(connection)`` in one committed transaction on the configured database."""
-    from talking.db.engine import create_engine, immediate
-
-    async def run():
-        engine = create_engine(Settings.from_env().database_url)
-        try:
-            # It reads then writes, perhaps while the service runs: SQLite's write lock from BEGIN.
-            async with immediate(engine).begin() as conn:
-                return await work(conn)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
-
-
+main.add_command(users)
+main.add_command(tokens)
 main.add_command(members_commands.members)
+main.add_command(mail_commands.mail)
 
 
 def _empty_metrics_dir(path: Path) -> None:

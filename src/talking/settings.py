@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_VAR_DIR = Path("var")
+DEFAULT_MAIL_FROM = "Talking <no-reply@talking.localhost>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,16 @@ class Settings:
     rate_limit_staff_api: str = "600/minute"
     # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR blocks).
     trusted_proxies: tuple[str, ...] = ()
+    # Email for the resident panel (mail/): SMTP when set (smtp://user:pass@host:587, smtps://host),
+    # else each message is written as an .eml file under mail_dir.
+    smtp_url: str | None = None
+    mail_from: str = DEFAULT_MAIL_FROM
+    mail_reply_to: str | None = None
+    # Messages per second the sender hands to SMTP at most (across every process: one sender runs).
+    mail_rate: int = 50
+    mail_dir: Path = DEFAULT_VAR_DIR / "mail"
+    # Days a finished message keeps its recipient, subject and bodies before the sender clears them.
+    mail_retention_days: int = 30
 
     @property
     def is_sqlite(self) -> bool:
@@ -71,6 +82,14 @@ class Settings:
             rate_limit_join=env.get("TALKING_RATE_LIMIT_JOIN") or cls().rate_limit_join,
             rate_limit_staff_api=env.get("TALKING_RATE_LIMIT_STAFF_API") or cls().rate_limit_staff_api,
             trusted_proxies=tuple(p.strip() for p in env.get("TALKING_TRUSTED_PROXIES", "").split(",") if p.strip()),
+            smtp_url=env.get("TALKING_SMTP_URL") or None,
+            mail_from=env.get("TALKING_MAIL_FROM") or DEFAULT_MAIL_FROM,
+            mail_reply_to=env.get("TALKING_MAIL_REPLY_TO") or None,
+            mail_rate=_positive_int(env.get("TALKING_MAIL_RATE", "50"), "TALKING_MAIL_RATE"),
+            mail_dir=Path(env.get("TALKING_MAIL_DIR") or DEFAULT_VAR_DIR / "mail"),
+            mail_retention_days=_positive_int(
+                env.get("TALKING_MAIL_RETENTION_DAYS", "30"), "TALKING_MAIL_RETENTION_DAYS"
+            ),
         )
 
 

@@ -142,3 +142,23 @@ async def test_the_command_erases_by_address_in_any_case(
     assert done.stdout.strip() == f"talking: member {ids['bob@example.org']} erased (address and details removed)"
     again = talking("members", "erase", "bob@example.org", "--yes", database_url=database_url, cwd=tmp_path)
     assert again.returncode == 1 and "No member has the address bob@example.org" in again.stderr
+
+
+async def test_erasure_clears_the_members_emails_too(engine: AsyncEngine) -> None:
+    """A queued email to an erased member is never sent, and no email keeps their address."""
+    from talking.db.models import mail_outbox
+    from talking.mail.outbox import OutgoingMessage, queue_message
+    from talking.members import directory
+
+    ids = await panel(engine)
+    cat = ids["cat@example.org"]
+    async with engine.begin() as conn:
+        await queue_message(
+            conn,
+            OutgoingMessage(to="cat@example.org", subject="Your invitation", text="Hello", member_id=cat, kind="test"),
+        )
+    async with engine.begin() as conn:
+        await directory.erase(conn, cat, actor=None)
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(mail_outbox).where(mail_outbox.c.member_id == cat))).one()
+    assert (row.status, row.recipient, row.subject, row.body_text) == ("cancelled", None, None, None)

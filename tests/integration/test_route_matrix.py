@@ -30,7 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.auth.services import list_tokens
 from talking.db.models import api_tokens, surveys, users
+from talking.members.unsubscribe import UNSUBSCRIBE_PURPOSE
 from talking.questionnaires.schemas import QuestionCreate
+from talking.signed_tokens import sign_id
 
 from ..conftest import make_member, make_token, make_user, publish_survey
 from .staff_helpers import Client, csrf_from, sign_in
@@ -56,6 +58,7 @@ def row(*statuses: int, form: dict[str, str] | None = None, json: Any = None, su
 
 # The real values each path parameter takes ({survey_id} is the open survey unless a row says otherwise).
 PATH_VALUES = {
+    "token": sign_id("test-secret-key", UNSUBSCRIBE_PURPOSE, 1),  # the app fixture's key; no such member
     "key": "safe",
     "page": "check",
     "file_path": "talking.css",
@@ -151,6 +154,9 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/staff/members/import"):                      row(303, 403, 200, 200, 303, 303),
     ("POST", "/staff/members/import"):                     row(303, 403, 422, 422, 303, 403),
     ("GET", "/staff/members/import/report"):               row(303, 403, 303, 303, 303, 303),
+    # --- one-click unsubscribe from a member's email: anyone holding the signed link, no session or CSRF
+    ("GET", "/members/unsubscribe/{token:str}"):           row(200, 200, 200, 200, 200, 200),
+    ("POST", "/members/unsubscribe/{token:str}"):          row(200, 200, 200, 200, 200, 200),
     # --- admins only (the account changed is someone else's, given the role and state it has)
     ("GET", "/admin/users"):                               row(303, 403, 403, 200, 303, 303),
     ("GET", "/admin/users/new"):                           row(303, 403, 403, 200, 303, 303),

@@ -1,74 +1,35 @@
-"""The schema, as SQLAlchemy tables and ORM classes.
+"""The schema, as SQLAlchemy tables and ORM classes: surveys, responses, tallies, staff and the service's own tables.
 
 Migrations under ``migrations/versions`` create these tables; a test checks the two agree.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    DateTime,
     Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     SmallInteger,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     false,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-# Stable constraint names, so migrations can refer to them on SQLite and PostgreSQL alike.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from talking.db.base import Base, BigId, UTCDateTime
 
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """An aware UTC datetime on every engine (SQLite's DATETIME would drop the zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
-        """Refuse naive datetimes; store UTC."""
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: pass an aware one (UTC)")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
-        """Always hand back an aware UTC datetime."""
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class Base(DeclarativeBase):
-    """Declarative base sharing one MetaData."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+# The panel's tables live in panel_models.py (kept apart for size); every table is importable from here.
+from talking.db.panel_models import mail_outbox, mail_sender_lease, members
 
 
 class District(Base):
@@ -354,36 +315,6 @@ class WebSession(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
-class Member(Base):
-    """A resident on the panel: reached by email, answering for their district.
-
-    ``email_key`` is the address lower-cased, unique, so one resident is one member however they
-    type it. An erased member keeps only their row's id, status and times: email, district and
-    about-you answers are cleared for good (nothing links a member to an answer in any case).
-    """
-
-    __tablename__ = "members"
-    __table_args__ = (
-        UniqueConstraint("email_key"),
-        CheckConstraint("status IN ('pending', 'active', 'unsubscribed', 'erased')", name="status_known"),
-        Index("ix_members_district_status", "district_code", "status"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    email: Mapped[str | None] = mapped_column(String(254))
-    email_key: Mapped[str | None] = mapped_column(String(254))
-    district_code: Mapped[str | None] = mapped_column(ForeignKey("districts.code"))
-    age_band: Mapped[str | None] = mapped_column(String(20))
-    sex: Mapped[str | None] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(12))
-    # Which privacy notice the member agreed to ("imported" for the messaging service's members).
-    consent_version: Mapped[str | None] = mapped_column(String(40))
-    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
 class RateLimitCount(Base):
     """One client's count of one limit in its current window (talking/rate_limits; 0006).
 
@@ -414,5 +345,10 @@ audit_events = AuditEvent.__table__
 tally_respondents = TallyRespondents.__table__
 tally_positions = TallyPosition.__table__
 tally_pairs = TallyPair.__table__
-members = Member.__table__
 rate_limit_counts = RateLimitCount.__table__
+
+__all__ = [  # the panel's tables, named here so every table is importable from talking.db.models
+    "mail_outbox",
+    "mail_sender_lease",
+    "members",
+]

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 
 from talking import audit
 from talking.db.models import members
+from talking.mail.outbox import forget_member
 from talking.members.services import Db
 from talking.principal import Principal
 
@@ -92,7 +93,8 @@ async def read(db: Db, member_id: int, *, actor: Principal | None, ip: str | Non
 
 
 async def erase(db: Db, member_id: int, *, actor: Principal | None, ip: str | None = None) -> None:
-    """Remove a member's email and personal fields for good; the row keeps only its id, status and times."""
+    """Remove a member's email and personal fields for good (and from their emails); the row keeps only its id,
+    status and times."""
     now = datetime.now(UTC)
     done = await db.execute(
         update(members)
@@ -103,6 +105,7 @@ async def erase(db: Db, member_id: int, *, actor: Principal | None, ip: str | No
     )
     if done.rowcount == 0:
         raise MemberNotFound(member_id)
+    await forget_member(db, member_id)  # their emails too: queued ones cancelled, every copy of the address cleared
     await audit.record(db, "member_erased", actor=actor, target_type="member", target_id=member_id, ip=ip)
 
 

@@ -1,0 +1,1 @@
+"""Email for the resident panel: the outbox, the messages, the transports and the one sender."""
