@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -217,3 +219,17 @@ async def make_member(engine: AsyncEngine, email: str = "resident@example.org", 
     async with engine.begin() as conn:
         await import_members(conn, rows)
         return (await conn.execute(select(members.c.id).where(members.c.email_key == email.lower()))).scalar_one()
+
+
+def talking(
+    *args: str, database_url: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m talking ARGS` against a database, as an operator would (output captured)."""
+    return subprocess.run(
+        [sys.executable, "-m", "talking", *args],
+        env={**os.environ, **(env or {}), "TALKING_DATABASE_URL": database_url},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

@@ -5,8 +5,6 @@ database: every response acknowledged before the backup began is there, and the 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,18 +18,10 @@ import pytest
 from talking.testing.databases import Database
 from talking.testing.surveys import DEMO_ISSUES, publish_survey_at
 
-from ..conftest import POSTGRES_ADMIN_URL, live_server
+from ..conftest import POSTGRES_ADMIN_URL, live_server, talking
 from .tally_check import tallies_and_recount
 
 SENDERS = 4
-
-
-def talking(*args: str, database_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run `python -m talking ARGS` against a database."""
-    env = {**os.environ, "TALKING_DATABASE_URL": database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "talking", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
-    )
 
 
 @contextmanager

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import text
 
-
-def talking(*args: str, database_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run `python -m talking ARGS` against a database."""
-    env = {**os.environ, "TALKING_DATABASE_URL": database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "talking", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
-    )
+from ..conftest import talking
 
 
 @pytest.fixture

@@ -3,9 +3,6 @@ counts by district and status, and the command for requests by post or phone."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +15,7 @@ from talking.db.models import audit_events, members
 from talking.members.member_file import read_text_file
 from talking.members.services import import_members
 
-from ..conftest import make_user
+from ..conftest import make_user, talking
 from .staff_helpers import sign_in, submit, text_of
 
 Client = AsyncTestClient[Litestar]
@@ -124,13 +121,6 @@ async def test_a_members_page_is_audited_and_erasure_is_for_good(client: Client,
 async def test_an_unknown_member_is_not_found(client: Client, engine: AsyncEngine) -> None:
     await staff_client(client, engine)
     assert (await client.get("/staff/members/999")).status_code == 404
-
-
-def talking(*args: str, database_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TALKING_DATABASE_URL": database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "talking", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
-    )
 
 
 async def test_the_command_erases_by_address_in_any_case(

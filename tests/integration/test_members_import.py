@@ -4,9 +4,6 @@ as a newcomer runs it."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from talking.db.models import audit_events, members
 from talking.members import services
 from talking.members.member_file import read_text_file
+
+from ..conftest import talking
 
 FILE = (
     "email,postcode,district,age_band,sex\n"
@@ -99,13 +98,6 @@ async def test_thousands_of_rows_go_in_chunks_with_progress(engine: AsyncEngine)
         report = await services.import_members(conn, rows, progress=counted.append)
     assert report.imported == 2_345 and sum(counted) == 2_345
     assert len(await stored(engine)) == 2_345
-
-
-def talking(*args: str, database_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TALKING_DATABASE_URL": database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "talking", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
-    )
 
 
 async def test_the_command_lists_refusals_and_ends_with_the_summary(

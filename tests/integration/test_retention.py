@@ -26,7 +26,7 @@ from talking.questionnaires.schemas import QuestionCreate
 from talking.settings import Settings
 from talking.testing.surveys import publish_survey_at
 
-from ..conftest import live_server, publish_survey
+from ..conftest import live_server, publish_survey, talking
 from .tally_check import tallies_and_recount
 
 QUESTIONS = (
@@ -138,14 +138,6 @@ async def test_a_survey_past_its_closing_time_counts_as_closed(
         )
     assert (await retention.apply_retention(engine, 41, actor_email="tests")).surveys == []
     assert (await retention.apply_retention(engine, 39, actor_email="tests")).surveys == [survey_id]
-
-
-def talking(*args: str, database_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run `python -m talking ARGS` against a database."""
-    env = {**os.environ, "TALKING_DATABASE_URL": database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "talking", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
-    )
 
 
 async def test_a_resident_s_response_is_erased_by_its_reference(

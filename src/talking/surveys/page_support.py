@@ -10,7 +10,7 @@ from litestar.datastructures import FormMultiDict
 from litestar.response import Template
 
 from talking.errors import FieldError, SurveyNotFound
-from talking.surveys.journey import QUESTION
+from talking.surveys.journey import QUESTION, reference_key
 from talking.surveys.schemas import Survey, SurveyQuestion
 from talking.surveys.services import utcnow
 from talking.web.navigation import see_other
@@ -103,3 +103,8 @@ def shown_answer(question: SurveyQuestion, value: str | list[str] | None) -> str
 def is_change(request: Req) -> bool:
     """Whether the resident came from a Change link on the check page."""
     return request.query_params.get("change") == "1"
+
+
+def answered_before(request: Req, survey_id: int) -> bool:
+    """Whether this browser's session already holds a confirmation for the survey (households share devices)."""
+    return bool(request.session.get(reference_key(survey_id)))

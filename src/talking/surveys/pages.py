@@ -24,6 +24,7 @@ from talking.surveys.page_support import (
     Detour,
     Req,
     SurveyUnavailable,
+    answered_before,
     checkbox_values,
     detour,
     is_change,
@@ -102,11 +103,6 @@ def _question_of(survey: Survey, key: str) -> SurveyQuestion:
     if question is None:
         raise NotFoundException()
     return question
-
-
-def answered_before(request: Req, survey_id: int) -> bool:
-    """Whether this browser's session already holds a confirmation for the survey (households share devices)."""
-    return bool(request.session.get(reference_key(survey_id)))
 
 
 class ResidentPages(Controller):
