@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -60,6 +61,9 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 # Paths that never need a session: the JSON API authenticates with bearer tokens.
 SESSIONLESS_PATHS = ["^/api/", "^/healthz$", "^/assets/", "^/schema"]
+
+
+_APP_NUMBERS = itertools.count(1)
 
 
 def session_store(settings: Settings, engine: object) -> Store:
@@ -123,7 +127,14 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
             await limiter.close()
             await engine.dispose()
 
+    # advanced-alchemy keeps every config's state keys in class-wide sets and, for a taken key, tries
+    # key_1, key_2 ... recursively: the ~950th app in one process (a long test run) hit the recursion
+    # limit. Keys of this app's own are never taken, so nothing is searched.
+    app_number = next(_APP_NUMBERS)
     sqlalchemy = SQLAlchemyAsyncConfig(
+        session_scope_key=f"_sqlalchemy_db_session_{app_number}",
+        engine_app_state_key=f"db_engine_{app_number}",
+        session_maker_app_state_key=f"session_maker_class_{app_number}",
         # A request's session may write after reading: on SQLite it takes the write lock at BEGIN
         # (waiting its turn on the event loop) so that concurrent staff actions queue, never fail.
         engine_instance=immediate(engine),
