@@ -58,6 +58,10 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         raise click.ClickException(f"talking: {taken}; stop it or choose another with --port")
     os.environ[SERVE_PID_VARIABLE] = str(os.getpid())  # so each worker can stop when this process dies
     serving = f"talking: serving http://{host}:{port}/ with {workers} worker(s) on {describe_database(settings)}"
+    try:
+        emails = f"talking: {mail_transport.describe_destination(settings)}"
+    except ValueError as exc:  # a TALKING_SMTP_URL that cannot work: say so before serving, not at the first email
+        raise click.ClickException(str(exc)) from exc
     if settings.log_format == "json":  # every line of the server's output is then one JSON object
         import logging
 
@@ -65,12 +69,10 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
         logs.configure("json")
         logging.getLogger("talking").info(serving)
+        logging.getLogger("talking").info(emails)
     else:
         click.echo(serving)
-    try:
-        click.echo(f"talking: {mail_transport.describe_destination(settings)}")
-    except ValueError as exc:  # a TALKING_SMTP_URL that cannot work: say so before serving, not at the first email
-        raise click.ClickException(str(exc)) from exc
+        click.echo(emails)
     try:
         Granian(
             "talking.cli:worker_app",

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking import audit, tallies
 from talking.db.models import audit_events, response_answers, response_picks, responses, survey_questions, surveys
+from talking.outages import note_outage, outage_of
 
 log = logging.getLogger(__name__)
 
@@ -267,8 +268,11 @@ async def run_daily(engine: AsyncEngine, days: int) -> None:
             if await claim_daily_run(engine):
                 run = await apply_retention(engine, days, actor_email=SERVER)
                 log.info("retention applied: %s", _summary(asdict(run)))
-        except Exception:  # a database out of reach today is tried again next hour
-            log.exception("the daily retention run failed; trying again in an hour")
+        except Exception as exc:  # a database out of reach today is tried again next hour
+            if (outage := outage_of(exc)) is not None:
+                note_outage(outage, "the daily retention run (trying again in an hour)", log)
+            else:
+                log.exception("the daily retention run failed; trying again in an hour")
         await asyncio.sleep(CHECK_EVERY_SECONDS)
 
 

@@ -87,6 +87,7 @@ async def audit_details(engine: AsyncEngine, action: str) -> list[dict[str, obje
         return [json.loads(detail) for (detail,) in rows]
 
 
+@pytest.mark.load  # answers many surveys from one client
 async def test_retention_removes_what_residents_wrote_and_told_of_themselves_from_surveys_long_closed(
     client: AsyncTestClient[Litestar], engine: AsyncEngine, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -123,6 +123,6 @@ async def test_waiting_too_long_answers_503_with_retry_after(
     assert api.json()["detail"] == "The service is busy; nothing was stored. Try again in a few seconds."
     assert page.status_code == 503
     assert page.headers["retry-after"] == "5"
-    assert title(page.text) == "Sorry, there is a problem with the service - Lancashire Talking"
+    assert title(page.text) == "Sorry, the service is unavailable for a moment - Lancashire Talking"
     async with engine.connect() as conn:
         assert await conn.scalar(select(surveys.c.status).where(surveys.c.id == survey_id)) == "open"

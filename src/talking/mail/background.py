@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from talking.mail.outbox import on_queued
 from talking.mail.sender import MailSender
 from talking.mail.transport import transport_for
+from talking.outages import note_outage, outage_of
 from talking.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,9 +64,12 @@ class BackgroundSender:
                     forgotten_at = time.monotonic()
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
                 # The database or the server may be away for a while: keep the worker up, try again later.
-                log.exception("mail: the sender's round failed; trying again in %s s", self.poll_seconds)
+                if (outage := outage_of(exc)) is not None:
+                    note_outage(outage, "the mail sender's round", log)
+                else:
+                    log.exception("mail: the sender's round failed; trying again in %s s", self.poll_seconds)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._nudged.wait(), self.poll_seconds)
             if self._nudged.is_set():

@@ -66,8 +66,8 @@ def assert_page_503(response: httpx.Response) -> None:
 
 
 def outage_lines(log: str) -> list[str]:
-    """Log lines from the worker once it started (not granian's own start-up lines)."""
-    return [line for line in log.splitlines() if not line.startswith(("[INFO]", "talking: serving"))]
+    """Log lines from the worker once it started (not granian's nor `talking serve`'s start-up lines)."""
+    return [line for line in log.splitlines() if not line.startswith(("[INFO]", "talking: serving", "talking: emails"))]
 
 
 @pytest.mark.postgres
