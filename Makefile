@@ -54,6 +54,7 @@ bench: install ## Run the benchmarks and print their figures
 	$(PY) benchmarks/concurrency.py --database postgres
 	$(PY) benchmarks/rate_limits.py
 	$(PY) benchmarks/panel.py
+	$(PY) benchmarks/mail.py
 
 lint: install ## ruff on the code, import-linter on the layers, hadolint on the Containerfile
 	$(BIN)/ruff check .
