@@ -22,6 +22,8 @@ POLL_SECONDS = 3.0
 # After a nudge, give the caller's transaction a moment to commit before looking.
 AFTER_QUEUED_SECONDS = 0.05
 FORGET_EVERY_SECONDS = 3600.0
+# How long stopping waits for a round under way to finish (and mark what it sent) before cutting it short.
+STOP_GRACE_SECONDS = 10.0
 
 
 class BackgroundSender:
@@ -34,27 +36,38 @@ class BackgroundSender:
         self._task: asyncio.Task[None] | None = None
         self._nudged = asyncio.Event()
         self._stop_listening = lambda: None
+        self._stopping = False
 
     async def start(self) -> None:
         """Start the loop on this event loop (the app's lifespan calls this)."""
+        self._stopping = False
         self._nudged = asyncio.Event()
         self._stop_listening = on_queued(self._nudged.set)
         self._task = asyncio.create_task(self._run(), name="talking-mail-sender")
 
     async def stop(self) -> None:
-        """Stop the loop, let go of the lease and the SMTP connections."""
+        """Stop the loop once its round is done, then let go of the lease and the SMTP connections.
+
+        A round cut short after the SMTP server took its emails but before they were marked sent
+        would send them again later: the round is let finish, for up to STOP_GRACE_SECONDS.
+        """
         self._stop_listening()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping = True
+            self._nudged.set()  # a loop waiting for work wakes and sees it should stop
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), STOP_GRACE_SECONDS)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
         with contextlib.suppress(Exception):
             await self.sender.release_lease()
         await self.transport.close()
 
     async def _run(self) -> None:
         forgotten_at = 0.0
-        while True:
+        while not self._stopping:
             try:
                 report = await self.sender.deliver_due()
                 if report.sent or report.failed:
@@ -72,6 +85,6 @@ class BackgroundSender:
                     log.exception("mail: the sender's round failed; trying again in %s s", self.poll_seconds)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._nudged.wait(), self.poll_seconds)
-            if self._nudged.is_set():
+            if self._nudged.is_set() and not self._stopping:
                 self._nudged.clear()
                 await asyncio.sleep(AFTER_QUEUED_SECONDS)
