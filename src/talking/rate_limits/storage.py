@@ -21,6 +21,7 @@ import os
 import random
 import sqlite3
 import time
+from abc import abstractmethod
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +70,9 @@ class _SqlCounts(Storage):
         """What a failing storage raises (``limits`` wraps these when asked to)."""
         return (sqlite3.Error, OSError)
 
+    @abstractmethod
     async def _execute(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-        raise NotImplementedError
+        """Run one statement on this storage's database and fetch its rows (each storage its own way)."""
 
     async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         """Add ``amount`` to the count under ``key``; a new window of ``expiry`` seconds starts once the last ended."""
