@@ -29,7 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from talking.db.base import Base, BigId, UTCDateTime
 
 # The panel's tables live in panel_models.py (kept apart for size); every table is importable from here.
-from talking.db.panel_models import mail_outbox, mail_sender_lease, members
+from talking.db.panel_models import invitations, mail_outbox, mail_sender_lease, members
 
 
 class District(Base):
@@ -48,6 +48,7 @@ class Survey(Base):
     __table_args__ = (
         CheckConstraint("max_picks BETWEEN 1 AND 10", name="max_picks_range"),
         CheckConstraint("status IN ('draft', 'open', 'closed')", name="status_known"),
+        CheckConstraint("audience IN ('open', 'members')", name="audience_known"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -66,6 +67,9 @@ class Survey(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Added in 0008: "open" (anyone with the link) or "members" (invited panel members, once each).
+    # Fixed once published.
+    audience: Mapped[str] = mapped_column(String(10), default="open", server_default="open")
 
     issues: Mapped[list[SurveyIssue]] = relationship(
         order_by="SurveyIssue.position", cascade="all, delete-orphan", lazy="selectin"
@@ -348,6 +352,7 @@ tally_pairs = TallyPair.__table__
 rate_limit_counts = RateLimitCount.__table__
 
 __all__ = [  # the panel's tables, named here so every table is importable from talking.db.models
+    "invitations",
     "mail_outbox",
     "mail_sender_lease",
     "members",

@@ -1,10 +1,21 @@
-"""The resident panel's tables: members, and the email outbox that reaches them."""
+"""The resident panel's tables: members, their invitations to surveys, and the email outbox that reaches them."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from talking.db.base import Base, BigId, UTCDateTime
@@ -40,6 +51,38 @@ class Member(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Set when a message to this address was refused for good (SMTP 5xx at RCPT): mail/sender.py.
     bouncing_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Invitation(Base):
+    """One member's invitation to answer one members survey, once.
+
+    Anonymity is in what this row does *not* hold: no response id, no time of answering. The writer
+    sets ``used_on`` (a day, not a time) in the same transaction as the response it lets in, and
+    nothing joins the two. Only the SHA-256 of the link's token is kept (the token itself is in the
+    email alone). ``district_code`` is copied from the membership when invited, so response rates by
+    district stay right if the member moves or is erased (erasure sets ``member_id`` to NULL).
+    """
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        UniqueConstraint("token_hash"),
+        # One invitation per member per survey: sending again invites only members without one.
+        UniqueConstraint("survey_id", "member_id", name="uq_invitations_survey_member"),
+        CheckConstraint("reminders_sent BETWEEN 0 AND 2", name="reminders_range"),
+        # Response rates: invited and answered by district.
+        Index("ix_invitations_survey_district", "survey_id", "district_code"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"), index=True)
+    district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"))
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    invited_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The day (UTC) the invitation's answer was stored; NULL until then.
+    used_on: Mapped[date | None] = mapped_column(Date)
+    reminders_sent: Mapped[int] = mapped_column(SmallInteger, default=0)
+    last_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class MailOutboxMessage(Base):
@@ -87,5 +130,6 @@ class MailSenderLease(Base):
 
 
 members = Member.__table__
+invitations = Invitation.__table__
 mail_outbox = MailOutboxMessage.__table__
 mail_sender_lease = MailSenderLease.__table__

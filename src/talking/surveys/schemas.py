@@ -11,6 +11,8 @@ MAX_COMMENT_CHARS = 2_000
 MAX_PICKS_LIMIT = 10
 
 SurveyStatus = Literal["draft", "open", "closed"]
+# "open": anyone with the link answers; "members": invited panel members only, one answer each.
+Audience = Literal["open", "members"]
 QuestionKind = Literal["single_choice", "multiple_choice", "agreement", "free_text"]
 
 
@@ -56,6 +58,7 @@ class Survey(msgspec.Struct, frozen=True):
     ask_about_you: bool = True
     wave: int = 1
     previous_wave_id: int | None = None
+    audience: Audience = "open"
 
     def is_open_at(self, now: datetime) -> bool:
         """Whether residents may answer at ``now``: published, and inside any opening window."""

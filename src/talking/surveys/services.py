@@ -136,6 +136,7 @@ async def load_surveys(conn: AsyncConnection, ids: list[int]) -> list[Survey]:
             ask_about_you=row.ask_about_you,
             wave=row.wave,
             previous_wave_id=row.previous_wave_id,
+            audience=row.audience,
         )
         for row in rows
     ]
