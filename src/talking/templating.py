@@ -48,6 +48,7 @@ from litestar.utils.empty import value_or_default
 from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup, escape
 
+from talking.maps import district_map
 from talking.web.times import london_time
 
 if TYPE_CHECKING:
@@ -228,6 +229,7 @@ def jinja_environment(template_dir: Path | None = None) -> Environment:
     environment.macro_cache = HtmlCache()  # type: ignore[attr-defined]
     environment.page_cache = HtmlCache(max_entries=512, max_chars=8_000_000)  # type: ignore[attr-defined]
     environment.filters["london_time"] = london_time
+    environment.globals["build_district_map"] = district_map  # for templates/maps/_map.html
     return environment
 
 

@@ -13,8 +13,17 @@ from markupsafe import Markup
 
 from analysis.schemas import District, IssueResult, IssueTable, Report
 from talking.reports.exports import district_scores
+from talking.reports.issue_map import IssueMap, issue_map_view
 from talking.reports.service import SurveyReport
-from talking.reports.views import IssueTableView, SurveyInfo, issue_table, score_chart, suppression_text, survey_info
+from talking.reports.views import (
+    IssueTableView,
+    Links,
+    SurveyInfo,
+    issue_table,
+    score_chart,
+    suppression_text,
+    survey_info,
+)
 
 HEAT_BANDS = 6
 
@@ -63,6 +72,7 @@ class Overview:
     county_tables: list[IssueTableView]
     county_chart: Markup | None
     heat_map: HeatMap | None
+    issue_map: IssueMap | None  # one issue's score on the map of the districts
     districts: list[tuple[str, str, str]]  # code, name, state in words
 
 
@@ -124,8 +134,12 @@ def district_state(district: District, min_cell: int, flag_base: int) -> str:
     return f"{district.responses:,} answers{small}"
 
 
-def overview_view(built: SurveyReport) -> Overview:
-    """The overview: survey, method, county tables and chart, the heat map, the districts."""
+def overview_view(built: SurveyReport, links: Links | None = None, issue: str | None = None) -> Overview:
+    """The overview: survey, method, county tables and chart, the map of `issue`, the heat map, the districts.
+
+    `links` say where each district's figures are (sections of the one-file report by default);
+    `issue` is the map's issue code (the county's top issue when None).
+    """
     report = built.report
     county = report.county
     tables = []
@@ -139,7 +153,9 @@ def overview_view(built: SurveyReport) -> Overview:
     headline: IssueTable | None = county.weighted or county.unweighted
     chart = None
     heat = None
+    issue_map = None
     if headline is not None:
+        issue_map = issue_map_view(report, headline.issues, links or Links(None), issue)
         chart = score_chart("county-chart", "the county", headline.issues, None, headline.weighted)
         heat = heat_map_view(built.report, headline.issues)  # issues best first, as the analysis gives them
     m = report.method
@@ -152,5 +168,6 @@ def overview_view(built: SurveyReport) -> Overview:
         county_tables=tables,
         county_chart=chart,
         heat_map=heat,
+        issue_map=issue_map,
         districts=[(d.code, d.name, district_state(d, m.min_cell, m.flag_base)) for d in report.districts],
     )

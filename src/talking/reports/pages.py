@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from talking.params import RowId
 from talking.reports import findings, views
 from talking.reports.api import report_download
+from talking.reports.issue_map import CHOOSE_AN_ISSUE, is_known_issue
 from talking.reports.overview import overview_view
 from talking.reports.service import ReportCache, SurveyReport
 from talking.web.guards import requires
@@ -35,9 +36,13 @@ async def _report(request: Req, survey_id: int) -> SurveyReport:
     return await cache.get(survey_id)
 
 
-def _page(template: str, built: SurveyReport, **context: Any) -> Template:
-    links = views.Links(f"/staff/surveys/{built.frame.id}{REPORT}")
-    return Template(template, context={"survey": views.survey_info(built), "links": links, **context})
+def _links(built: SurveyReport) -> views.Links:
+    return views.Links(f"/staff/surveys/{built.frame.id}{REPORT}")
+
+
+def _page(template: str, built: SurveyReport, status_code: int = 200, **context: Any) -> Template:
+    context = {"survey": views.survey_info(built), "links": _links(built), **context}
+    return Template(template, context=context, status_code=status_code)
 
 
 class ReportPages(Controller):
@@ -49,9 +54,18 @@ class ReportPages(Controller):
 
     @get(REPORT)
     async def overview(self, request: Req, survey_id: RowId) -> Template:
-        """The survey, the method, the county's issues and every district side by side."""
+        """The survey, the method, the county's issues, a map of one issue (?issue=CODE) and every district.
+
+        An issue the report does not have gets the page with an error summary (422) and the default map.
+        """
         built = await _report(request, survey_id)
-        return _page("reports/overview.html", built, ov=overview_view(built))
+        issue = request.query_params.get("issue")
+        headline = built.report.county.weighted or built.report.county.unweighted
+        errors = {}
+        if headline is not None and not is_known_issue(issue, headline.issues):
+            errors, issue = {"issue": CHOOSE_AN_ISSUE}, None
+        ov = overview_view(built, _links(built), issue)
+        return _page("reports/overview.html", built, 422 if errors else 200, ov=ov, errors=errors)
 
     @get(REPORT + "/districts/{code:str}")
     async def district(self, request: Req, survey_id: RowId, code: FromPath[str]) -> Template:
