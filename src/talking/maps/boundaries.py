@@ -63,9 +63,9 @@ class Outlines:
 
 
 @cache
-def to_british_national_grid() -> Transformer:
-    """WGS84 longitude, latitude -> British National Grid easting, northing (metres)."""
-    return Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+def to_british_national_grid(source_crs: str = "EPSG:4326") -> Transformer:
+    """Longitude, latitude (WGS84 unless said) -> British National Grid easting, northing (metres)."""
+    return Transformer.from_crs(source_crs, "EPSG:27700", always_xy=True)
 
 
 def _polygons(geometry: dict[str, object]) -> list[Polygon]:
