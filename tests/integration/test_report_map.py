@@ -90,7 +90,7 @@ async def test_the_overview_maps_the_county_top_issue_in_every_district(analyst:
     assert names[PRESTON] == "Preston" and names[WYRE] == "Wyre"
     # The map's figures are the heat map's, for the issue the list has selected (the county's top issue).
     _code, label = selected_issue(page.text)
-    assert f"Priority score in each district, weighted: {label}" in text_of(page.text)
+    assert f"{label}: priority score in each district, weighted" in text_of(page.text)
     for href, name in links.items():
         district = name.split(":")[0]
         if district in ("Wyre", "Hyndburn"):
@@ -107,7 +107,10 @@ async def test_the_overview_maps_the_county_top_issue_in_every_district(analyst:
     assert rows["Hyndburn"][0].startswith("Suppressed (hidden so that a smaller district")
     assert rows["Chorley"] == ["No answers", "Dotted: no answers"]
     title = svg.find(f"{SVG}title").text
-    assert title.startswith("Priority score in each district") and svg.get("aria-labelledby") == "issue-map-title"
+    assert (
+        title == f"{label}: priority score in each district, weighted"
+        and svg.get("aria-labelledby") == "issue-map-title"
+    )
     text = text_of(page.text)
     assert "Contains OS data © Crown copyright and database right 2022" in text
     assert "Hatched: suppressed (too few answers to show)" in text
@@ -127,7 +130,7 @@ async def test_picking_an_issue_maps_that_issue(analyst: Client, survey: int) ->
     heat = heat_column(page.text, column)
     names = links_of(the_map(page.text))
     assert names[f"/staff/surveys/{survey}/report/districts/{PRESTON}"] == f"Preston: {heat['Preston']}, out of 100"
-    assert f"Priority score in each district, weighted: {unescape(label)}" in text_of(page.text)
+    assert f"{unescape(label)}: priority score in each district, weighted" in text_of(page.text)
 
 
 @pytest.mark.parametrize(

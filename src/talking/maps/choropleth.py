@@ -30,8 +30,8 @@ from talking.maps.shading import (
 INK = "#0b0c0c"
 BORDER = "#6f777b"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
-FONT_SIZE = 13  # user units
-LINE = 15
+FONT_SIZE = 14  # user units
+LINE = 16
 _MAP_ID = re.compile(r"[a-z][a-z0-9-]{0,40}")
 
 

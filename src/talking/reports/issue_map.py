@@ -78,5 +78,5 @@ def issue_map_view(report: Report, headline: list[IssueResult], links: Links, is
         suppressed=suppressed,
         links=linked,
         weighted=weighted,
-        caption=f"Priority score in each district{how}: {chosen.label}",
+        caption=f"{chosen.label}: priority score in each district{how}",
     )
