@@ -307,7 +307,7 @@ async def test_the_standalone_html_file_holds_every_part_and_asks_for_nothing(en
     # Self-contained: the stylesheet inline, no script, nothing fetched from anywhere.
     assert "<style>" in html and ".govuk-table" in html
     assert "<script" not in html and "<link" not in html and " src=" not in html
-    assert not re.search(r"url\((?!\"?data:)", html)
+    assert not re.search(r"url\((?!\"?data:|#)", html)  # url(#...): the map's patterns, in the same file
     assert not re.search(r'(href|src)="(https?:)?//', html)
     assert WYRE_COMMENT not in html
     assert "Wyre: suppressed (fewer than 10 answers)" in text_of(html)
