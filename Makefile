@@ -50,6 +50,7 @@ bench: install ## Run the benchmarks and print their figures
 	$(PY) benchmarks/flow.py
 	$(PY) benchmarks/flow.py --workers 2
 	$(PY) benchmarks/report.py
+	$(PY) benchmarks/maps.py
 	$(PY) benchmarks/concurrency.py
 	$(PY) benchmarks/concurrency.py --database postgres
 	$(PY) benchmarks/rate_limits.py

@@ -134,11 +134,11 @@ def _distance_to_edges(points: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.hypot(x - x1 - t * dx, y - y1 - t * dy).min(axis=1)
 
 
-def label_point(polygon: Polygon, steps: int = 40) -> tuple[float, float]:
+def label_point(polygon: Polygon, steps: int = 24) -> tuple[float, float]:
     """The polygon's pole of inaccessibility, by grid search: the inside point farthest from any edge.
 
     A centroid can fall outside a crescent-shaped district (Wyre, Lancaster); the point farthest
-    from every edge is always inside and is where a label has most room. A 41 x 41 grid over the
+    from every edge is always inside and is where a label has most room. A 25 x 25 grid over the
     bounding box, then a finer one around the best point, is close enough for a label.
     """
     edges = _edges(polygon)
