@@ -222,3 +222,11 @@ def test_every_word_is_escaped_and_the_svg_stays_well_formed() -> None:
 def test_a_map_id_must_be_safe_for_html_ids(map_id: str) -> None:
     with pytest.raises(ValueError):
         district_map(map_id, {}, caption="c", legend_title="t", units="u")
+
+
+def test_figures_that_are_not_numbers_are_no_data_and_unknown_codes_are_ignored() -> None:
+    values = {CODES[0]: math.nan, CODES[1]: math.inf, CODES[2]: 12.5, "E99999999": 99.0}
+    _svg, drawn = _map(values=values)
+    states = [row.state for row in drawn.rows]
+    assert states[:3] == ["no-data", "no-data", "value"] and states.count("value") == 1
+    assert [entry.words for entry in drawn.legend] == ["12.5", "Dotted: no data"]

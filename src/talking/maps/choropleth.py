@@ -11,6 +11,7 @@ children are not announced, and the links must be.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -135,17 +136,22 @@ def district_map(
 ) -> DistrictMap:
     """The map of every district shaded by its value, with its legend and its table.
 
-    `values` maps ONS codes to figures (None or absent: no data); `suppressed` maps codes to why
-    they show nothing ("fewer than 10 answers"); `labels` replaces a district's printed figure with
-    other words; `links` gives each district's page; `units` says what the figures are, in words
-    ("out of 100"); `number_format` is a str.format pattern for every figure, legend included.
+    `values` maps ONS codes to figures (None, absent or not finite: no data; codes of no district
+    are ignored); `suppressed` maps codes to why they show nothing ("fewer than 10 answers");
+    `labels` replaces a district's printed figure with other words; `links` gives each district's
+    page; `units` says what the figures are, in words ("out of 100"); `number_format` is a
+    str.format pattern for every figure, legend included.
     """
     if not _MAP_ID.fullmatch(map_id):
         raise ValueError(f"map id {map_id!r} must be lower-case letters, digits and hyphens")
     links, suppressed, labels = links or {}, suppressed or {}, labels or {}
     fmt: Callable[[float], str] = number_format.format
     drawn = outlines()
-    shown = {o.code: v for o in drawn.districts if o.code not in suppressed and (v := values.get(o.code)) is not None}
+    shown = {
+        o.code: float(v)
+        for o in drawn.districts
+        if o.code not in suppressed and (v := values.get(o.code)) is not None and math.isfinite(v)
+    }  # NaN or infinity is no figure: it would have no class
     found = classify(list(shown.values()))
 
     def class_words(c: MapClass) -> str:
