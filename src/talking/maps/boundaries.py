@@ -20,9 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import numpy as np
-from pyproj import Transformer
+
+if TYPE_CHECKING:
+    from pyproj import Transformer
 
 GEOJSON = "lancashire_districts.geojson"
 MAP_WIDTH = 500  # user units across the districts themselves; the height follows their shape
@@ -65,6 +68,9 @@ class Outlines:
 @cache
 def to_british_national_grid(source_crs: str = "EPSG:4326") -> Transformer:
     """Longitude, latitude (WGS84 unless said) -> British National Grid easting, northing (metres)."""
+    # Imported here: every worker imports the templates' globals, and only the first map needs PROJ.
+    from pyproj import Transformer
+
     return Transformer.from_crs(source_crs, "EPSG:27700", always_xy=True)
 
 
