@@ -46,7 +46,7 @@ def map_table(page: Page) -> dict[str, tuple[str, str]]:
     found = {}
     for i in range(rows.count()):
         cells = rows.nth(i).locator("th, td").all_inner_texts()
-        found[cells[0].strip()] = (cells[1].strip(), cells[2].strip())
+        found[cells[0].strip()] = (cells[1].strip().splitlines()[0], cells[2].strip())  # the figure, not its note
     return found
 
 
@@ -73,6 +73,8 @@ def test_the_map_draws_fourteen_shapes_with_a_fill_per_class(browser: Browser, s
             assert fills.setdefault(shade, shape["fill"]) == shape["fill"], (name, shade)
         assert len(set(fills.values())) == len(fills) >= 4  # several classes, hatched and dotted among them
         assert table["Wyre"][1] == "Hatched: suppressed" and table["Lancaster"][1] == "Dotted: no answers"
+        west_lancashire = page.locator("#issue-map-table tr", has_text="West Lancashire")
+        expect(west_lancashire).to_contain_text("Small base, under 30: read with care")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shot = SCREENSHOTS / "report-map.png"
         page.locator("#map ~ .govuk-grid-row").first.screenshot(path=str(shot))

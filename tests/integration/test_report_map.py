@@ -20,7 +20,7 @@ from talking.reports.html import render_report_html
 
 from ..conftest import make_user, publish_survey
 from .staff_helpers import Client, error_summary, sign_in, text_of
-from .test_report_pages import ANSWERS, HYNDBURN, PRESTON, WYRE, store_answers, table_rows
+from .test_report_pages import ANSWERS, HYNDBURN, PENDLE, PRESTON, WYRE, store_answers, table_rows
 
 ANALYST = "analyst@lancashire.test"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -97,6 +97,8 @@ async def test_the_overview_maps_the_county_top_issue_in_every_district(analyst:
             assert "suppressed" in name and not re.search(r"\d\.\d", name), name
         elif heat[district] == "No answers":
             assert name == f"{district}: no answers"
+        elif district == "Pendle":  # 25 answers: a small base
+            assert name == f"Pendle: {heat['Pendle']}, out of 100 (small base, under 30: read with care)", name
         else:
             assert name == f"{district}: {heat[district]}, out of 100", (href, name)
     # The table beside the map says the same, and the suppressed districts only as suppressed.
@@ -106,6 +108,8 @@ async def test_the_overview_maps_the_county_top_issue_in_every_district(analyst:
     assert rows["Wyre"] == ["Suppressed (fewer than 10 answers)", "Hatched: suppressed"]
     assert rows["Hyndburn"][0].startswith("Suppressed (hidden so that a smaller district")
     assert rows["Chorley"] == ["No answers", "Dotted: no answers"]
+    assert rows["Pendle"][0] == f"{heat['Pendle']} Small base, under 30: read with care"
+    assert f"/districts/{PENDLE}" in page.text
     title = svg.find(f"{SVG}title").text
     assert (
         title == f"{label}: priority score in each district, weighted"

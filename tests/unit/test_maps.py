@@ -230,3 +230,13 @@ def test_figures_that_are_not_numbers_are_no_data_and_unknown_codes_are_ignored(
     states = [row.state for row in drawn.rows]
     assert states[:3] == ["no-data", "no-data", "value"] and states.count("value") == 1
     assert [entry.words for entry in drawn.legend] == ["12.5", "Dotted: no data"]
+
+
+def test_a_note_goes_beside_the_figure_in_the_table_and_the_link_not_on_the_drawing() -> None:
+    notes = {CODES[0]: "small base, under 30: read with care", CODES[1]: "ignored"}
+    svg, drawn = _map(notes=notes, suppressed={CODES[1]: "x"})
+    first = next(svg.iter(f"{SVG}a"))
+    assert first.get("aria-label") == "Blackburn with Darwen: 10.0, out of 100 (small base, under 30: read with care)"
+    assert drawn.rows[0].value == "10.0" and drawn.rows[0].note == "small base, under 30: read with care"
+    assert drawn.rows[1].note is None  # a suppressed district has no figure to caution about
+    assert "read with care" not in " ".join(t.text or "" for t in svg.iter(f"{SVG}tspan"))

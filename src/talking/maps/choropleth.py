@@ -52,6 +52,7 @@ class MapRow:
     name: str
     href: str | None
     value: str  # the figure, or why there is none
+    note: str | None  # a caution beside the figure ("small base: under 30 answers")
     shade: str  # the legend line it is drawn with, in words
     state: str  # "value", "suppressed" or "no-data"
 
@@ -131,6 +132,7 @@ def district_map(
     links: Mapping[str, str] | None = None,
     suppressed: Mapping[str, str] | None = None,
     labels: Mapping[str, str] | None = None,
+    notes: Mapping[str, str] | None = None,
     number_format: str = "{:.1f}",
     no_data: str = "no data",
 ) -> DistrictMap:
@@ -138,13 +140,14 @@ def district_map(
 
     `values` maps ONS codes to figures (None, absent or not finite: no data; codes of no district
     are ignored); `suppressed` maps codes to why they show nothing ("fewer than 10 answers");
-    `labels` replaces a district's printed figure with other words; `links` gives each district's
+    `labels` replaces a district's printed figure with other words; `notes` adds a caution to a
+    figure (in the table and the link's name, not on the drawing); `links` gives each district's
     page; `units` says what the figures are, in words ("out of 100"); `number_format` is a
     str.format pattern for every figure, legend included.
     """
     if not _MAP_ID.fullmatch(map_id):
         raise ValueError(f"map id {map_id!r} must be lower-case letters, digits and hyphens")
-    links, suppressed, labels = links or {}, suppressed or {}, labels or {}
+    links, suppressed, labels, notes = links or {}, suppressed or {}, labels or {}, notes or {}
     fmt: Callable[[float], str] = number_format.format
     drawn = outlines()
     shown = {
@@ -169,6 +172,8 @@ def district_map(
             shade = class_of(shown[code], found)
             state, text = "value", labels.get(code) or fmt(shown[code])
             why, shade_words = f"{text}, {units}", class_words(shade)
+            if code in notes:
+                why += f" ({notes[code]})"
         else:
             state, shade, text, why, shade_words = "no-data", None, no_data, no_data, f"Dotted: {no_data}"
         fill = _fill(state, shade, map_id)
@@ -183,7 +188,8 @@ def district_map(
         else:
             shapes.append(f'<g class="talking-map__area" role="img" aria-label="{name}">{path}</g>')
         label_parts.append(_label(outline, text))
-        rows.append(MapRow(code, outline.name, href, why if state != "value" else text, shade_words, state))
+        note = notes.get(code) if state == "value" else None
+        rows.append(MapRow(code, outline.name, href, why if state != "value" else text, note, shade_words, state))
 
     key = [(c.fill, class_words(c)) for c in found]
     if any(r.state == "suppressed" for r in rows):

@@ -40,6 +40,7 @@ class IssueMap:
     options: list[IssueOption]
     values: dict[str, float | None]
     suppressed: dict[str, str]
+    notes: dict[str, str]  # small bases
     links: dict[str, str]
     weighted: bool
     caption: str
@@ -61,13 +62,15 @@ def issue_map_view(report: Report, headline: list[IssueResult], links: Links, is
     """The map of `issue` (the county's top issue when None or unknown) across every district."""
     chosen = next((i for i in headline if i.code == issue), headline[0])
     min_cell = report.method.min_cell
-    values, suppressed, linked = {}, {}, {}
+    values, suppressed, notes, linked = {}, {}, {}, {}
     for district in report.districts:
         linked[district.code] = links.district(district.code)
         if district.suppressed:
             suppressed[district.code] = suppression_reason(district, min_cell)
         else:
             values[district.code] = district_scores(district, [chosen.code])[0]
+            if district.flagged and district.responses:
+                notes[district.code] = f"small base, under {report.method.flag_base}: read with care"
     weighted = any(d.weighted_issues for d in report.districts)
     how = ", weighted" if weighted else ""
     return IssueMap(
@@ -76,6 +79,7 @@ def issue_map_view(report: Report, headline: list[IssueResult], links: Links, is
         options=[IssueOption(i.code, i.label, i.code == chosen.code) for i in headline],
         values=values,
         suppressed=suppressed,
+        notes=notes,
         links=linked,
         weighted=weighted,
         caption=f"{chosen.label}: priority score in each district{how}",
