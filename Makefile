@@ -34,6 +34,10 @@ browser:
 	@command -v chromium >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 	  else echo "Install Debian's chromium (sudo apt-get install chromium) to run the browser tests"; fi; }
+	@# WeasyPrint (the packs' PDFs) needs Debian's pango.
+	@ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0; \
+	  else echo "Install Debian's pango (sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0) for the packs' PDFs"; fi; }
 
 run: install ## Set up, migrate, load the demo survey if the database is empty, and serve on :8000
 	$(BIN)/talking db upgrade

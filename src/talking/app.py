@@ -34,11 +34,14 @@ from talking.members.unsubscribe_pages import UnsubscribePages
 from talking.metrics import RequestMetrics
 from talking.openapi import COMPONENTS, TruthfulJsonRenderPlugin
 from talking.outages import throttle_library_outage_logs
+from talking.packs.api import PackController, document_pack_formats
+from talking.packs.pages import PackPages
 from talking.problems import handle_exception
 from talking.questionnaires.api import QuestionnaireController
 from talking.questionnaires.pages import QuestionnairePages
 from talking.rate_limits import rate_limiter
 from talking.reports.api import ReportController, document_report_formats
+from talking.reports.html import standalone_context
 from talking.reports.pages import ReportPages
 from talking.reports.service import ReportCache, report_settings
 from talking.security import CspNonceMiddleware, security_headers
@@ -150,6 +153,8 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
             QuestionnaireController,
             ReportController,
             ReportPages,
+            PackController,
+            PackPages,
             ResidentPages,
             AboutPages,
             StaffPages,
@@ -171,6 +176,8 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
                 "catalogue": catalogue,
                 "writer": writer,
                 "reports": reports,
+                # Packs draw the report's partials, which are the report feature's page code: handed in here.
+                "pack_partials": standalone_context,
                 "session_config": sessions,
                 "rate_limiter": limiter,
             }
@@ -199,7 +206,11 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
             description="Resident engagement surveys: top community issues by district.",
             path="/schema",
             # JSON only: the interactive viewers load scripts from third-party hosts.
-            render_plugins=[TruthfulJsonRenderPlugin(finishers=[document_answer_rules, document_report_formats])],
+            render_plugins=[
+                TruthfulJsonRenderPlugin(
+                    finishers=[document_answer_rules, document_report_formats, document_pack_formats]
+                )
+            ],
             components=COMPONENTS,
         ),
         debug=settings.debug,

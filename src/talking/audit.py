@@ -38,6 +38,8 @@ ACTIONS = (
     "retention_started",
     "retention_applied",
     "response_erased",
+    # talking.packs: a report frozen as a Strategic Assessment pack
+    "pack_made",
 )
 
 

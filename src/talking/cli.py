@@ -21,6 +21,7 @@ from talking.cli_operations import (
 from talking.mail import commands as mail_commands
 from talking.mail import transport as mail_transport
 from talking.members import commands as members_commands
+from talking.packs import commands as packs_commands
 from talking.settings import Settings
 
 
@@ -279,6 +280,7 @@ main.add_command(users)
 main.add_command(tokens)
 main.add_command(members_commands.members)
 main.add_command(mail_commands.mail)
+main.add_command(packs_commands.packs)
 
 
 def _empty_metrics_dir(path: Path) -> None:

@@ -28,6 +28,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from talking.db.base import Base, BigId, UTCDateTime
 
+# Strategic Assessment packs (frozen reports) live in pack_models.py.
+from talking.db.pack_models import packs
+
 # The panel's tables live in panel_models.py (kept apart for size); every table is importable from here.
 from talking.db.panel_models import invitations, mail_outbox, mail_sender_lease, members
 
@@ -356,4 +359,5 @@ __all__ = [  # the panel's tables, named here so every table is importable from 
     "mail_outbox",
     "mail_sender_lease",
     "members",
+    "packs",
 ]

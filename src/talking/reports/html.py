@@ -53,20 +53,23 @@ def inline_css(static_dir: Path = STATIC_DIR) -> str:
     return _ASSET_URL.sub(data_uri, css).replace("</", "<\\/")
 
 
-def render_report_html(built: SurveyReport) -> str:
-    """One HTML file: overview, every district, groups, themes and the method with its notes."""
+def standalone_context(built: SurveyReport) -> dict[str, object]:
+    """What the one-file report's template takes (css, ov, districts, gv, tv, links); packs render with it too."""
     links = views.Links(None)
     # The file has room for the whole method, not just the summary the page shows first.
     full = [(str(item), "" if value is None else str(value)) for item, value in method_rows(built) if item != "note"]
     overview = dataclasses.replace(overview_view(built), method=full)
-    districts = [views.district_view(built, d) for d in built.report.districts]
+    return {
+        "css": Markup(inline_css()),  # noqa: S704 (our own compiled stylesheet, not user input)
+        "ov": overview,
+        "districts": [views.district_view(built, d) for d in built.report.districts],
+        "gv": findings.groups_view(built),
+        "tv": findings.themes_view(built),
+        "links": links,
+    }
+
+
+def render_report_html(built: SurveyReport) -> str:
+    """One HTML file: overview, every district, groups, themes and the method with its notes."""
     template = _environment().get_template("reports/standalone.html")
-    return template.render(
-        css=Markup(inline_css()),  # noqa: S704 (our own compiled stylesheet, not user input)
-        ov=overview,
-        districts=districts,
-        gv=findings.groups_view(built),
-        tv=findings.themes_view(built),
-        links=links,
-        made=london_time(datetime.now(UTC)),
-    )
+    return template.render(**standalone_context(built), made=london_time(datetime.now(UTC)))

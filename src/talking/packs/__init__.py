@@ -1,0 +1,1 @@
+"""Strategic Assessment packs: a survey's report frozen, with its method and its answers' fingerprint."""
