@@ -44,9 +44,8 @@ def make(survey_id: int) -> None:
         raise click.ClickException(f"no survey with id {survey_id}") from None
     except WrongSurveyState as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(
-        f"pack {pack_id}: {document['fingerprint']['responses']} responses, fingerprint {document['fingerprint']['value']}"
-    )
+    fingerprint = document["fingerprint"]
+    click.echo(f"pack {pack_id}: {fingerprint['responses']} responses, fingerprint {fingerprint['value']}")
 
 
 @packs.command("verify")
