@@ -221,12 +221,12 @@ async def test_roles_bad_ids_and_formats_get_problem_details(
         ("GET", "/api/v1/packs/999999", 404),
         ("GET", "/api/v1/packs/0", 404),
         ("GET", "/api/v1/packs/-1", 404),
-        ("GET", f"/api/v1/packs/{made['id']}?format=docx", 400),
-        ("GET", f"/api/v1/packs/{made['id']}?format=", 400),
+        ("GET", f"/api/v1/packs/{made['id']}?format=docx", 422),
+        ("GET", f"/api/v1/packs/{made['id']}?format=", 422),
     ]
     for method, path, status in cases:
         answer = await client.request(method, path, headers=auth(staff_token))
-        assert answer.status_code in {status, 422} if status == 404 else answer.status_code == status, (path, answer)
+        assert answer.status_code in ({404, 422} if status == 404 else {status}), (path, answer.status_code)
         assert answer.headers["content-type"] == "application/problem+json", path
 
     draft = await publish_survey(engine)
