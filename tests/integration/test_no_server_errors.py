@@ -102,6 +102,7 @@ def real_path(template: str, ids: dict[str, Any]) -> str:
     survey = ids["open"] if template.startswith("/surveys/") or "/responses" in template else ids["draft"]
     values = {"survey_id": survey, "user_id": ids["user"], "token_id": ids["token"], "key": "q1", "page": "check"}
     values["member_id"] = ids["member"]
+    values["pack_id"] = ids.get("pack", 1)
     values["token"] = "not-a-signed-token"
     values |= {"file_path": "talking.css", "path": "swagger", "code": "E07000123"}
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: str(values[m.group(1)]), template)

@@ -31,6 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from talking.auth.services import list_tokens
 from talking.db.models import api_tokens, surveys, users
 from talking.members.unsubscribe import UNSUBSCRIBE_PURPOSE
+from talking.packs.service import make_pack
+from talking.reports.service import DEFAULT_SETTINGS
 from talking.questionnaires.schemas import QuestionCreate
 from talking.signed_tokens import sign_id
 
@@ -121,6 +123,15 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1" + S + "/counts"):                    row(401, 200, 200, 200, 401, 401),
     ("GET", "/api/v1" + S + "/report"):                    row(401, 200, 200, 200, 401, 401),
     ("GET", "/api/v1" + S + "/responses.csv"):             row(401, 200, 200, 200, 401, 401),
+    # --- Strategic Assessment packs: staff make them, analysts read them; no route changes one
+    ("POST", "/api/v1" + S + "/packs"):                    row(401, 403, 201, 201, 401, 401),
+    ("GET", "/api/v1" + S + "/packs"):                     row(401, 200, 200, 200, 401, 401),
+    ("GET", "/api/v1/packs/{pack_id:int}"):                row(401, 200, 200, 200, 401, 401),
+    ("GET", "/staff" + S + "/packs"):                      row(303, 200, 200, 200, 303, 303),
+    ("POST", "/staff" + S + "/packs"):                     row(303, 403, 303, 303, 303, 403),
+    ("GET", "/staff/packs/{pack_id:int}/json"):            row(303, 200, 200, 200, 303, 303),
+    ("GET", "/staff/packs/{pack_id:int}/html"):            row(303, 200, 200, 200, 303, 303),
+    ("GET", "/staff/packs/{pack_id:int}/pdf"):             row(303, 200, 200, 200, 303, 303),
     # --- the staff pages: analysts read; staff change, and published surveys refuse changes (409)
     ("GET", "/staff"):                                     row(303, 200, 200, 200, 303, 303),
     ("GET", "/staff/surveys/new"):                         row(303, 403, 200, 200, 303, 303),
@@ -179,6 +190,7 @@ def real_path(template: str, the_row: Row, ids: dict[str, int]) -> str:
         "user_id": str(ids["user"]),
         "token_id": str(ids["token"]),
         "member_id": str(ids["member"]),
+        "pack_id": str(ids["pack"]),
     }
     return re.sub(r"\{(\w+):\w+\}", lambda found: values[found.group(1)], template)
 
@@ -242,6 +254,7 @@ async def test_every_route_against_every_caller(app: Litestar, client: Client, e
         "user": await make_user(engine, "someone@lancashire.test", "staff"),
         "member": await make_member(engine),
     }
+    ids["pack"] = (await make_pack(engine, ids["open"], DEFAULT_SETTINGS, made_by="matrix@lancashire.test"))[0]
     people = {
         name: await make_user(engine, f"{name}@lancashire.test", role)
         for name, role in (("analyst", "analyst"), ("staff", "staff"), ("admin", "admin"), ("deactivated", "staff"))
