@@ -36,6 +36,7 @@ from talking.openapi import COMPONENTS, TruthfulJsonRenderPlugin
 from talking.outages import throttle_library_outage_logs
 from talking.packs.api import PackController, document_pack_formats
 from talking.packs.pages import PackPages
+from talking.packs.rendering import RenderedPacks
 from talking.problems import handle_exception
 from talking.questionnaires.api import QuestionnaireController
 from talking.questionnaires.pages import QuestionnairePages
@@ -178,6 +179,7 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
                 "reports": reports,
                 # Packs draw the report's partials, which are the report feature's page code: handed in here.
                 "pack_partials": standalone_context,
+                "pack_files": RenderedPacks(),
                 "session_config": sessions,
                 "rate_limiter": limiter,
             }

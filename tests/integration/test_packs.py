@@ -114,6 +114,11 @@ async def test_a_pack_is_made_listed_and_fetched_in_every_format_with_the_same_f
     pdf = await client.get(f"/api/v1/packs/{made['id']}?format=pdf", headers=auth(analyst_token))
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
+    # Concurrent requests for the same file share one render, and later ones get the same bytes.
+    twice = await asyncio.gather(
+        *(client.get(f"/api/v1/packs/{made['id']}?format=pdf", headers=auth(analyst_token)) for _ in range(3))
+    )
+    assert {a.content for a in twice} == {pdf.content}
     reader = PdfReader(io.BytesIO(pdf.content))
     assert len(reader.pages) > 5
     width, height = float(reader.pages[0].mediabox.width), float(reader.pages[0].mediabox.height)

@@ -32,8 +32,8 @@ from talking.auth.services import list_tokens
 from talking.db.models import api_tokens, surveys, users
 from talking.members.unsubscribe import UNSUBSCRIBE_PURPOSE
 from talking.packs.service import make_pack
-from talking.reports.service import DEFAULT_SETTINGS
 from talking.questionnaires.schemas import QuestionCreate
+from talking.reports.service import DEFAULT_SETTINGS
 from talking.signed_tokens import sign_id
 
 from ..conftest import make_member, make_token, make_user, publish_survey

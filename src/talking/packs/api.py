@@ -15,7 +15,7 @@ from litestar.response import Response
 
 from talking.openapi import BY_ID, BY_TOKEN, STAFF_SECURITY, problems
 from talking.packs import service
-from talking.packs.rendering import render_pack_html, render_pack_pdf
+from talking.packs.rendering import RenderedPacks, render_pack_html, render_pack_pdf
 from talking.packs.schemas import PackMade
 from talking.params import RowId
 from talking.web.guards import current_principal, requires
@@ -50,10 +50,16 @@ async def pack_file(request: Req, pack_id: int, fmt: str) -> Response[bytes]:
         except service.PackNotFound as exc:
             raise NotFoundException(str(exc)) from None
     partials = request.app.state.pack_partials
-    if fmt == "html":
-        content = (await anyio.to_thread.run_sync(render_pack_html, content, pack_id, partials)).encode()
-    elif fmt == "pdf":
-        content = await anyio.to_thread.run_sync(render_pack_pdf, content, pack_id, partials)
+    stored = content
+
+    async def render() -> bytes:
+        if fmt == "html":
+            return (await anyio.to_thread.run_sync(render_pack_html, stored, pack_id, partials)).encode()
+        return await anyio.to_thread.run_sync(render_pack_pdf, stored, pack_id, partials)
+
+    if fmt != "json":
+        rendered: RenderedPacks = request.app.state.pack_files
+        content = await rendered.get(pack_id, fmt, render)
     name = f"talking-pack-{pack_id}.{fmt}"
     disposition = "inline" if fmt == "html" else "attachment"
     return Response(

@@ -12,8 +12,10 @@ package, so making a PDF never reaches another host.
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -118,3 +120,39 @@ def render_pack_pdf(content: bytes, pack_id: int, partials: ReportPartials) -> b
 
     html = render_pack_html(content, pack_id, partials, for_print=True)
     return HTML(string=html, base_url=str(PACKAGE_DIR), url_fetcher=PackageFilesOnly()).write_pdf()
+
+
+class RenderedPacks:
+    """Each worker's latest rendered files (HTML, PDF) by pack: a pack never changes, so neither do they.
+
+    A PDF of a full report takes WeasyPrint tens of CPU seconds; partners fetch the same pack many
+    times. Concurrent requests for the same file wait for one render. Bounded: the oldest go first.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._files: OrderedDict[tuple[int, str], bytes] = OrderedDict()
+        self._rendering: dict[tuple[int, str], asyncio.Future[bytes]] = {}
+
+    async def get(self, pack_id: int, fmt: str, render: Callable[[], Awaitable[bytes]]) -> bytes:
+        key = (pack_id, fmt)
+        if key in self._files:
+            self._files.move_to_end(key)
+            return self._files[key]
+        if key in self._rendering:
+            return await asyncio.shield(self._rendering[key])
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._rendering[key] = future
+        try:
+            content = await render()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no warning when nobody else waited
+            raise
+        finally:
+            del self._rendering[key]
+        future.set_result(content)
+        self._files[key] = content
+        while len(self._files) > self.size:
+            self._files.popitem(last=False)
+        return content
