@@ -55,6 +55,7 @@ bench: install ## Run the benchmarks and print their figures
 	$(PY) benchmarks/flow.py --workers 2
 	$(PY) benchmarks/report.py
 	$(PY) benchmarks/maps.py
+	$(PY) benchmarks/packs.py
 	$(PY) benchmarks/concurrency.py
 	$(PY) benchmarks/concurrency.py --database postgres
 	$(PY) benchmarks/rate_limits.py

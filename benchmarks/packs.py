@@ -56,7 +56,7 @@ async def run(url: str, trace_memory: bool) -> None:
 
         def progress(name: str) -> None:
             nonlocal last
-            last = step(f"make: {name} (done at)", started)
+            last = step(f"make: {name} (starts at)", started)
 
         pack_id, document = await service.make_pack(engine, 1, DEFAULT_SETTINGS, made_by="benchmark", progress=progress)
         made = step("make: the whole pack", started)
