@@ -20,6 +20,7 @@ from talking.cli_operations import (
 )
 from talking.mail import commands as mail_commands
 from talking.mail import transport as mail_transport
+from talking.crime import commands as crime_commands
 from talking.members import commands as members_commands
 from talking.settings import Settings
 
@@ -278,6 +279,7 @@ def _steps(bar, expected: list[str] | None = None):
 main.add_command(users)
 main.add_command(tokens)
 main.add_command(members_commands.members)
+main.add_command(crime_commands.crime)
 main.add_command(mail_commands.mail)
 
 
