@@ -28,11 +28,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from talking.db.base import Base, BigId, UTCDateTime
 
-# The panel's tables live in panel_models.py (kept apart for size); every table is importable from here.
-from talking.db.panel_models import invitations, mail_outbox, mail_sender_lease, members
-
 # Recorded crime (police.uk) lives in crime_models.py, likewise.
 from talking.db.crime_models import crime_counts, crime_imports
+
+# The panel's tables live in panel_models.py (kept apart for size); every table is importable from here.
+from talking.db.panel_models import invitations, mail_outbox, mail_sender_lease, members
 
 
 class District(Base):
