@@ -248,11 +248,14 @@ def recorded_crime(
     incidents: district code -> police.uk crime type -> incidents over `months`.
     scores: issue code -> district code -> priority score (None or absent when not published).
     """
-    gap = gap_places if gap_places is not None else default_gap_places(len(district_codes))
+    # "Well apart" is judged among the districts whose concern is published (a third of them).
+    published = {code for by_district in scores.values() for code, score in by_district.items() if score is not None}
+    gap = gap_places if gap_places is not None else default_gap_places(len(published) or len(district_codes))
     notes = [
         f"Rates are incidents recorded by police.uk over {len(months)} month(s) ({_span(months)}) per 1,000 usual"
         " residents (Census 2021), placed in districts by the LSOA each record falls in.",
-        f"Rank correlations compare at most {len(district_codes)} districts: that is few, so a correlation can look"
+        f"Rank correlations compare at most {len(published) or len(district_codes)} districts: that is few, so a"
+        " correlation can look"
         " strong by chance. Read the interval and the p-value, not the correlation alone.",
         f"Concern is 'well ahead' of recorded crime where a district ranks {gap} or more places higher on the"
         " priority score than on the recorded rate, and 'well behind' where it ranks that much lower.",

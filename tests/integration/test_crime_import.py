@@ -101,9 +101,7 @@ async def test_a_failure_part_way_leaves_the_month_as_it_was(engine: AsyncEngine
 
 
 async def test_concurrent_imports_of_the_same_month_end_as_one_of_them(engine: AsyncEngine) -> None:
-    files = [
-        (HEADER + f"2022-10,Lancashire Constabulary,,Preston 001A,Burglary\n" * (n + 1)).encode() for n in range(6)
-    ]
+    files = [(HEADER + "2022-10,Lancashire Constabulary,,Preston 001A,Burglary\n" * (n + 1)).encode() for n in range(6)]
     reports = await asyncio.gather(*(store(engine, content, f"f{n}.csv") for n, content in enumerate(files)))
     assert len(reports) == 6
     counts = await stored(engine)
@@ -119,9 +117,7 @@ async def test_the_command_imports_several_files_and_refuses_a_bad_one(
     shutil.copy(SLICE, tmp_path / "2022-10.csv")
     (tmp_path / "2022-11.csv").write_text(HEADER + "2022-11,Lancashire Constabulary,E01,Chorley 003C,Drugs\n")
     (tmp_path / "bad.csv").write_text(HEADER + "Nov 2022,Lancashire Constabulary,,Chorley 003C,Drugs\n")
-    done = talking(
-        "crime", "import", "2022-10.csv", "bad.csv", "2022-11.csv", database_url=database_url, cwd=tmp_path
-    )
+    done = talking("crime", "import", "2022-10.csv", "bad.csv", "2022-11.csv", database_url=database_url, cwd=tmp_path)
     assert done.returncode == 1
     lines = done.stdout.splitlines()
     assert lines[0].startswith("2022-10.csv: rows outside the 14 areas, not stored: ")

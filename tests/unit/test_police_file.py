@@ -13,7 +13,9 @@ from talking.reference import issues
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "police_uk"
 SLICE = FIXTURES / "2022-10-lancashire-street-every-10th.csv"
-WHOLE_MONTH = Path(__file__).parents[2] / ".." / ".." / "shared" / "data" / "police_uk" / "2022-10-lancashire-street.csv"
+WHOLE_MONTH = (
+    Path(__file__).parents[2] / ".." / ".." / "shared" / "data" / "police_uk" / "2022-10-lancashire-street.csv"
+)
 HEADER = (
     "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
     "Last outcome category,Context\n"
@@ -98,7 +100,10 @@ def test_another_forces_file_with_several_months() -> None:
         (b"", "The file is empty"),
         (b"\n\n", "The file is empty"),
         (HEADER.encode(), "has its header but no rows"),
-        (b"email,postcode\nann@example.org,PR1 2HE\n", "Missing: Month, Falls within, LSOA code, LSOA name, Crime type"),
+        (
+            b"email,postcode\nann@example.org,PR1 2HE\n",
+            "Missing: Month, Falls within, LSOA code, LSOA name, Crime type",
+        ),
         (HEADER.replace("Crime type", "Offence").encode() + b"x\n", "Missing: Crime type"),
         ((HEADER + row()).encode("utf-16"), "not UTF-8"),
         ((HEADER + row(lsoa="Pr\xe9ston 012A")).encode("latin-1"), "not UTF-8"),

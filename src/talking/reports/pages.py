@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -78,7 +78,11 @@ class ReportPages(Controller):
 
     @get(REPORT + "/crime")
     async def crime(
-        self, request: Req, survey_id: RowId, crime_from: str | None = None, crime_to: str | None = None
+        self,
+        request: Req,
+        survey_id: RowId,
+        crime_from: FromQuery[str | None] = None,
+        crime_to: FromQuery[str | None] = None,
     ) -> Template:
         """Recorded crime beside concern for the months chosen (all imported by default)."""
         built = await _report(request, survey_id)
@@ -103,8 +107,8 @@ class ReportPages(Controller):
         request: Req,
         db_session: NamedDependency[AsyncSession],
         survey_id: RowId,
-        crime_from: str | None = None,
-        crime_to: str | None = None,
+        crime_from: FromQuery[str | None] = None,
+        crime_to: FromQuery[str | None] = None,
     ) -> Response[bytes]:
         """The report as CSV, one row per area, weighting and issue (audited)."""
         return await report_download(request, db_session, survey_id, "csv", crime_from, crime_to)
@@ -115,8 +119,8 @@ class ReportPages(Controller):
         request: Req,
         db_session: NamedDependency[AsyncSession],
         survey_id: RowId,
-        crime_from: str | None = None,
-        crime_to: str | None = None,
+        crime_from: FromQuery[str | None] = None,
+        crime_to: FromQuery[str | None] = None,
     ) -> Response[bytes]:
         """The report as an Excel workbook, a sheet per table (audited)."""
         return await report_download(request, db_session, survey_id, "xlsx", crime_from, crime_to)
@@ -127,8 +131,8 @@ class ReportPages(Controller):
         request: Req,
         db_session: NamedDependency[AsyncSession],
         survey_id: RowId,
-        crime_from: str | None = None,
-        crime_to: str | None = None,
+        crime_from: FromQuery[str | None] = None,
+        crime_to: FromQuery[str | None] = None,
     ) -> Response[bytes]:
         """The whole report as JSON (audited)."""
         return await report_download(request, db_session, survey_id, "json", crime_from, crime_to)
