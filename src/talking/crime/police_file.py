@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from talking.crime.schemas import OutsideArea, RefusedRow
 from talking.reference import districts
@@ -137,7 +138,7 @@ def read_lines(lines: Iterable[str], *, progress: Progress | None = None) -> Cri
     return found
 
 
-def _read_rows(reader: Iterator[list[str]], at: dict[str, int], width: int) -> CrimeFile:
+def _read_rows(reader: Any, at: dict[str, int], width: int) -> CrimeFile:
     """Every row counted: stored for a district, outside, without a location, or refused."""
     found = CrimeFile()
     by_name = _district_by_name()
@@ -145,9 +146,8 @@ def _read_rows(reader: Iterator[list[str]], at: dict[str, int], width: int) -> C
     district_of_code: dict[str, str | None] = {}  # LSOA code -> the district its name gave
     checked_months: set[str] = set()
     i_month, i_force, i_code, i_name, i_type = (at[c] for c in REQUIRED_COLUMNS)
-    line = 1
     for row in reader:
-        line = getattr(reader, "line_num", line + 1)
+        line = reader.line_num
         if not row or (len(row) == 1 and not row[0].strip()):
             continue  # a blank line is no record
         found.rows_read += 1
@@ -167,9 +167,10 @@ def _read_rows(reader: Iterator[list[str]], at: dict[str, int], width: int) -> C
         if len(force) > LONGEST_TEXT or len(crime_type) > LONGEST_TEXT:
             found.refuse(line, f"The force or crime type is longer than {LONGEST_TEXT} characters")
             continue
-        found.months.add(month)
-        found.forces.add(force)
-        found.covers.add((month, force))
+        if (month, force) not in found.covers:  # a few pairs per file: the sets grow only with a new one
+            found.covers.add((month, force))
+            found.months.add(month)
+            found.forces.add(force)
         lsoa_name, lsoa_code = row[i_name].strip(), row[i_code].strip()
         if lsoa_name:
             if lsoa_name not in district_of_lsoa:
