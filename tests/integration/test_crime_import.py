@@ -5,6 +5,7 @@ runs it (several files, a bad one refused with a non-zero exit). SQLite and Post
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 from pathlib import Path
 
@@ -140,3 +141,20 @@ def test_reading_from_disk_reports_progress_to_the_end() -> None:
     seen: list[int] = []
     read_path(SLICE, progress=seen.append)
     assert sum(seen) == SLICE.stat().st_size  # characters, one a byte in this ASCII file (CRLF kept)
+
+
+async def test_talking_report_carries_recorded_crime_in_json_and_html(
+    engine: AsyncEngine, database_url: str, tmp_path: Path
+) -> None:
+    assert talking("demo", "--responses", "600", database_url=database_url, cwd=tmp_path).returncode == 0
+    assert talking("crime", "import", str(SLICE), database_url=database_url, cwd=tmp_path).returncode == 0
+    out = tmp_path / "report.json"
+    done = talking("report", "1", "--format", "json", "--out", str(out), database_url=database_url, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    crime = json.loads(out.read_text())["recorded_crime"]
+    assert crime["months"] == ["2022-10"] and {i["code"] for i in crime["issues"]} >= {"burglary"}
+    page = tmp_path / "report.html"
+    done = talking("report", "1", "--format", "html", "--out", str(page), database_url=database_url, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    html = page.read_text()
+    assert 'id="crime"' in html and "Recorded crime beside concern" in html and "Spearman" in html
