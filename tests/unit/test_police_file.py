@@ -112,6 +112,7 @@ def test_another_forces_file_with_several_months() -> None:
         ((HEADER + row() + row(month="October 2022")).encode(), "Line 3: the month 'October 2022' is not a month"),
         ((HEADER + row(month="2022-13")).encode(), "is not a month written YYYY-MM"),
         ((HEADER + row(month="")).encode(), "is not a month written YYYY-MM"),
+        ((HEADER + row(month="٢٠٢٢-10")).encode(), "is not a month written YYYY-MM"),
         ((HEADER + row(month="2009-12")).encode(), "before police.uk's data begins"),
         ((HEADER + row(month="2999-01")).encode(), "in the future"),
         ((HEADER + 'x,2022-10,"unterminated\n').encode() + b"x" * 200_000, "cannot be read as CSV"),

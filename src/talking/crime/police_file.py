@@ -38,7 +38,7 @@ REQUIRED_COLUMNS = (MONTH, FORCE, LSOA_CODE, LSOA_NAME, CRIME_TYPE)
 FIRST_YEAR = 2010
 LONGEST_TEXT = 100  # a force or crime type longer than this is not police.uk's
 KEPT_REFUSALS = 1_000  # reasons kept per file (all are counted)
-_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+_MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")  # ASCII digits only (\d takes any script's)
 _LSOA_SUFFIX = re.compile(r"\s+\d{3}[A-Z]$")
 # Files that are not text at all, by their first bytes: zip (xlsx, ods) and the old Office format.
 _SPREADSHEET_STARTS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
@@ -88,9 +88,8 @@ def _district_by_name() -> dict[str, str]:
     return {_key(d.name): d.code for d in districts()}
 
 
-@cache
 def _latest_month() -> str:
-    """This month (UTC) as YYYY-MM: police.uk publishes no month before it has ended."""
+    """This month (UTC) as YYYY-MM: police.uk publishes no month before it ends (not cached: servers run for months)."""
     return datetime.now(UTC).strftime("%Y-%m")
 
 

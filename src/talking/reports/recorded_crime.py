@@ -23,7 +23,7 @@ from talking.errors import FieldError, RulesBroken
 from talking.reference import districts_by_code
 from talking.reports.service import SurveyReport
 
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"  # ASCII digits only (\d takes any script's)
 _MONTH = re.compile(MONTH_PATTERN)
 
 
