@@ -23,6 +23,7 @@ from talking.web.guards import requires
 from talking.web.navigation import see_other
 from talking.web.people import client_ip, principal_of
 from talking.web.request_bodies import TAKES_UPLOADS
+from talking.web.times import staff_time
 
 Req = Request[Any, Any, Any]
 CRIME_URL = "/staff/crime"
@@ -41,7 +42,7 @@ class CrimePages(Controller):
         log = await services.import_log(db)
         return Template(
             "crime/import.html",
-            context={"errors": {"file": error} if error else {}, "log": log},
+            context={"errors": {"file": error} if error else {}, "log": log, "when": staff_time},
             status_code=422 if error else 200,
         )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
 
 
@@ -58,4 +60,4 @@ class ImportLogEntry(msgspec.Struct, frozen=True):
     rows_without_location: int
     rows_refused: int
     imported_via: str
-    imported_at: str
+    imported_at: datetime

@@ -121,7 +121,7 @@ async def import_log(db: Db, *, latest: int = 20) -> list[ImportLogEntry]:
         .order_by(c.id.desc())
         .limit(latest)
     )
-    return [ImportLogEntry(*row[:-1], imported_at=row[-1].strftime("%d %b %Y, %H:%M UTC")) for row in rows]
+    return [ImportLogEntry(*row) for row in rows]
 
 
 # --- what reports read (a synchronous connection: reports load their inputs in run_sync) -------------
