@@ -25,6 +25,7 @@ from talking import __version__, logs, retention
 from talking.auth.admin import AdminPages
 from talking.auth.middleware import ABSOLUTE_LIFETIME_SECONDS, PrincipalMiddleware, SessionConfig
 from talking.auth.pages import StaffPages
+from talking.crime.pages import CrimePages
 from talking.db.engine import create_engine, immediate
 from talking.health import healthz
 from talking.mail.background import BackgroundSender
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
             PreviewPages,
             MemberPages,
             MemberDirectoryPages,
+            CrimePages,
             create_static_files_router(
                 path="/assets", directories=[STATIC_DIR], name="assets", file_system=AssetFiles()
             ),

@@ -38,6 +38,8 @@ ACTIONS = (
     "retention_started",
     "retention_applied",
     "response_erased",
+    # talking.crime: a police.uk file imported (by the command or the upload page)
+    "crime_imported",
 )
 
 

@@ -18,6 +18,7 @@ from talking.cli_operations import (
     responses,
     retention_group,
 )
+from talking.crime import commands as crime_commands
 from talking.mail import commands as mail_commands
 from talking.mail import transport as mail_transport
 from talking.members import commands as members_commands
@@ -210,6 +211,7 @@ def report(survey_id: int, fmt: str, out: str, bootstrap: bool, draws: int, seed
     from talking.errors import SurveyNotFound
     from talking.reports import service
     from talking.reports.api import report_file
+    from talking.reports.recorded_crime import with_recorded_crime_sync
 
     steps = ["survey definition", "running tallies", "sample of respondents", "sample of comments", "analysis"]
     with tqdm(total=len(steps) + 1, desc="report", unit="step") as bar:
@@ -227,6 +229,7 @@ def report(survey_id: int, fmt: str, out: str, bootstrap: bool, draws: int, seed
         async def build(conn):
             inputs = await conn.run_sync(service.load_inputs, survey_id, progress=progress, all_rows=bootstrap)
             built = await asyncio.to_thread(service.analyse, inputs, method, progress=progress)
+            built = await conn.run_sync(with_recorded_crime_sync, built)
             await audit.record(
                 conn,
                 "report_exported",
@@ -278,6 +281,7 @@ def _steps(bar, expected: list[str] | None = None):
 main.add_command(users)
 main.add_command(tokens)
 main.add_command(members_commands.members)
+main.add_command(crime_commands.crime)
 main.add_command(mail_commands.mail)
 
 

@@ -23,6 +23,7 @@ from talking.demo import synthetic_responses
 from talking.questionnaires.schemas import SurveyCreate
 from talking.questionnaires.services import create_survey, publish
 from talking.reports import service
+from talking.reports.crime_exports import CRIME_COLUMNS
 from talking.reports.exports import ISSUE_COLUMNS
 from talking.reports.html import render_report_html
 from talking.surveys.writer import ResponseWriter
@@ -268,7 +269,7 @@ async def test_downloads_are_files_and_audited(
         answer.headers["content-disposition"] == f'attachment; filename="talking-survey-{survey}-wave-1-report.{fmt}"'
     )
     if fmt == "csv":
-        assert list(csv.DictReader(io.StringIO(answer.text)).fieldnames) == ISSUE_COLUMNS
+        assert list(csv.DictReader(io.StringIO(answer.text)).fieldnames) == ISSUE_COLUMNS + CRIME_COLUMNS
     elif fmt == "xlsx":
         with zipfile.ZipFile(io.BytesIO(answer.content)) as book:
             assert 'name="Priority scores"' in book.read("xl/workbook.xml").decode()

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.db.models import audit_events, response_picks, responses
 from talking.demo import synthetic_responses
+from talking.reports.crime_exports import CRIME_COLUMNS
 from talking.reports.exports import ISSUE_COLUMNS
 from talking.surveys.writer import ResponseWriter
 from tests.conftest import DEMO_ISSUES, make_token, make_user, publish_survey
@@ -111,7 +112,7 @@ async def test_csv_has_one_row_per_area_weighting_and_issue(client: AsyncTestCli
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
     assert "attachment" in answer.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(answer.text)))
-    assert list(rows[0]) == ISSUE_COLUMNS
+    assert list(rows[0]) == ISSUE_COLUMNS + CRIME_COLUMNS
     preston = [r for r in rows if r["area_code"] == PRESTON]
     assert len(preston) == 2 * len(DEMO_ISSUES)  # unweighted and weighted
     assert {r["weighting"] for r in preston} == {"unweighted", "weighted"}

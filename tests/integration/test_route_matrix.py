@@ -144,6 +144,7 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/staff" + S + "/report/districts/{code:str}"): row(303, 200, 200, 200, 303, 303),
     ("GET", "/staff" + S + "/report/groups"):              row(303, 200, 200, 200, 303, 303),
     ("GET", "/staff" + S + "/report/themes"):              row(303, 200, 200, 200, 303, 303),
+    ("GET", "/staff" + S + "/report/crime"):               row(303, 200, 200, 200, 303, 303),
     ("GET", "/staff" + S + "/report.csv"):                 row(303, 200, 200, 200, 303, 303),
     ("GET", "/staff" + S + "/report.xlsx"):                row(303, 200, 200, 200, 303, 303),
     ("GET", "/staff" + S + "/report.json"):                row(303, 200, 200, 200, 303, 303),
@@ -154,6 +155,10 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/staff/members/import"):                      row(303, 403, 200, 200, 303, 303),
     ("POST", "/staff/members/import"):                     row(303, 403, 422, 422, 303, 403),
     ("GET", "/staff/members/import/report"):               row(303, 403, 303, 303, 303, 303),
+    # --- recorded crime: analysts and staff upload police.uk files (no file sent here: a clear 422)
+    ("GET", "/staff/crime"):                               row(303, 200, 200, 200, 303, 303),
+    ("POST", "/staff/crime"):                              row(303, 422, 422, 422, 303, 403),
+    ("GET", "/staff/crime/report"):                        row(303, 303, 303, 303, 303, 303),
     # --- one-click unsubscribe from a member's email: anyone holding the signed link, no session or CSRF
     ("GET", "/members/unsubscribe/{token:str}"):           row(200, 200, 200, 200, 200, 200),
     ("POST", "/members/unsubscribe/{token:str}"):          row(200, 200, 200, 200, 200, 200),

@@ -28,6 +28,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from talking.db.base import Base, BigId, UTCDateTime
 
+# Recorded crime (police.uk) lives in crime_models.py, likewise.
+from talking.db.crime_models import crime_counts, crime_imports
+
 # The panel's tables live in panel_models.py (kept apart for size); every table is importable from here.
 from talking.db.panel_models import invitations, mail_outbox, mail_sender_lease, members
 
@@ -351,7 +354,9 @@ tally_positions = TallyPosition.__table__
 tally_pairs = TallyPair.__table__
 rate_limit_counts = RateLimitCount.__table__
 
-__all__ = [  # the panel's tables, named here so every table is importable from talking.db.models
+__all__ = [  # the panel's and crime's tables, named here so every table is importable from talking.db.models
+    "crime_counts",
+    "crime_imports",
     "invitations",
     "mail_outbox",
     "mail_sender_lease",

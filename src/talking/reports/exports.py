@@ -14,6 +14,15 @@ import msgspec
 import xlsxwriter
 
 from analysis.schemas import District, IssueResult, Report
+from talking.reports.crime_exports import (
+    CORRELATION_HEADER,
+    CRIME_COLUMNS,
+    RATE_HEADER,
+    correlation_rows,
+    months_text,
+    rate_rows,
+    with_crime_columns,
+)
 from talking.reports.service import SurveyReport
 
 _FORMULA_STARTS = "=+-@\t\r"
@@ -108,11 +117,11 @@ def issue_rows(report: Report, issue_labels: dict[str, str]) -> Iterator[list[ob
 
 
 def to_csv(built: SurveyReport) -> str:
-    """The issue table as CSV, one row per area, weighting and issue."""
+    """The issue table as CSV, one row per area, weighting and issue (recorded crime in the last columns)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(ISSUE_COLUMNS)
-    for row in issue_rows(built.report, built.frame.issue_label_of()):
+    writer.writerow(ISSUE_COLUMNS + CRIME_COLUMNS)
+    for row in with_crime_columns(issue_rows(built.report, built.frame.issue_label_of()), built.recorded_crime):
         writer.writerow([safe_text(v) for v in row])
     return out.getvalue()
 
@@ -138,7 +147,8 @@ def to_xlsx(built: SurveyReport) -> bytes:
     report, frame = built.report, built.frame
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
-    _sheet(book, "Issues", ISSUE_COLUMNS, list(issue_rows(report, built.frame.issue_label_of())))
+    issues = with_crime_columns(issue_rows(report, built.frame.issue_label_of()), built.recorded_crime)
+    _sheet(book, "Issues", ISSUE_COLUMNS + CRIME_COLUMNS, list(issues))
     _sheet(book, "Priority scores", *heat_map(report, frame.issue_codes, frame.issue_labels))
     groups = report.clusters.groups if report.clusters else []
     _sheet(
@@ -171,6 +181,8 @@ def to_xlsx(built: SurveyReport) -> bytes:
             for c in a.changes
         ],
     )
+    _sheet(book, "Recorded crime", RATE_HEADER, rate_rows(built.recorded_crime))
+    _sheet(book, "Crime and concern", CORRELATION_HEADER, correlation_rows(built.recorded_crime))
     _sheet(book, "Method", ["item", "value"], method_rows(built))
     book.close()
     return out.getvalue()
@@ -214,4 +226,12 @@ def method_rows(built: SurveyReport) -> list[list[object]]:
         ["cluster threshold (silhouette)", m.cluster_threshold],
     ]
     rows.extend(["note", note] for note in m.notes)
+    crime = built.recorded_crime
+    if crime is not None:
+        rows.append(["recorded crime months", months_text(crime) or "none imported"])
+        rows.extend(["recorded crime note", note] for note in crime.notes)
+        rows.append(["recorded crime source", CRIME_SOURCE])
     return rows
+
+
+CRIME_SOURCE = "data.police.uk street-level crime, Open Government Licence v3.0"

@@ -18,6 +18,7 @@ from jinja2 import Environment
 from markupsafe import Markup
 
 from talking.reports import findings, views
+from talking.reports.crime_view import crime_view
 from talking.reports.exports import method_rows
 from talking.reports.overview import overview_view
 from talking.reports.service import SurveyReport
@@ -67,6 +68,7 @@ def render_report_html(built: SurveyReport) -> str:
         districts=districts,
         gv=findings.groups_view(built),
         tv=findings.themes_view(built),
+        cv=None if built.recorded_crime is None else crime_view(built.recorded_crime),
         links=links,
         made=london_time(datetime.now(UTC)),
     )

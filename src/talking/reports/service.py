@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from threadpoolctl import threadpool_limits
 
 from analysis.data import PickStats, Responses
+from analysis.recorded_crime import RecordedCrime
 from analysis.report import ReportSettings, build_report
 from analysis.schemas import Report, Share
 from talking.db.models import surveys
@@ -82,6 +83,8 @@ class ReportDocument(Report, frozen=True, kw_only=True):
     """The report as the API and `talking report --format json` give it (its schema is in the OpenAPI)."""
 
     survey: ReportSurvey
+    # Police.uk recorded crime beside concern, for the months chosen (reports/recorded_crime.py).
+    recorded_crime: RecordedCrime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,8 @@ class SurveyReport:
     frame: SurveyFrame
     report: Report
     repeat_answers: int = 0
+    # Added per request for the months asked for (not cached with the report): reports/recorded_crime.py.
+    recorded_crime: RecordedCrime | None = None
 
     def document(self) -> dict:
         """The JSON document (a ReportDocument): the report's fields plus a `survey` block."""
@@ -103,7 +108,10 @@ class SurveyReport:
             previous_wave_id=f.previous_wave_id,
             repeat_answers=repeat_share(self.repeat_answers, self.report.responses),
         )
-        return msgspec.to_builtins(ReportDocument(**msgspec.structs.asdict(self.report), survey=survey))
+        document = ReportDocument(
+            **msgspec.structs.asdict(self.report), survey=survey, recorded_crime=self.recorded_crime
+        )
+        return msgspec.to_builtins(document)
 
 
 def _quiet(_step: str) -> None:
