@@ -59,19 +59,19 @@ TABLES = {"tally_respondents": 4, "tally_positions": 6, "tally_pairs": 6}  # tab
 def test_0010_recounts_down_to_age_levels_and_up_to_age_band_and_sex(empty_database: str) -> None:
     url = empty_database
     asyncio.run(load_demo(Settings(database_url=url), 800, seed=5))  # stored, and counted, by the real writer
-    kept = {table: _rows(url, f"SELECT * FROM {table}") for table in TABLES}  # noqa: S608 - our names
+    kept = {table: _rows(url, f"SELECT * FROM {table}") for table in TABLES}
     assert {row[3] for row in kept["tally_respondents"]} == {0, 1, 2}  # sex is in the key
     assert {row[2] for row in kept["tally_respondents"]} == set(range(8))  # and all seven bands
 
     migrate.downgrade(url, "0008")
     for table, key_end in TABLES.items():
-        old = _rows(url, f"SELECT * FROM {table}")  # noqa: S608
+        old = _rows(url, f"SELECT * FROM {table}")
         assert old == _old_keys(kept[table], key_end), table
     responses = _rows(url, "SELECT count(*) FROM responses")
     assert responses == [(800,)]
 
     migrate.upgrade(url)
     for table in TABLES:
-        assert _rows(url, f"SELECT * FROM {table}") == kept[table], table  # noqa: S608
+        assert _rows(url, f"SELECT * FROM {table}") == kept[table], table
     writer_kept, recounted = tallies_and_recount(url)
     assert writer_kept == recounted
