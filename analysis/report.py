@@ -135,7 +135,7 @@ def build_report(
         plain, heavy, pop_shown, district_n, hidden, pl_checks, codes, labels, district_codes, district_names, s
     )
     left_out = np.flatnonzero(hidden & (district_n > 0))
-    county = _county(plain, head, pop_shown, weighted, nothing_shown, county_pl, codes, labels, s)
+    county = _county(plain, head, pop, weighted, nothing_shown, county_pl, codes, labels, s)
     county = msgspec.structs.replace(
         county,
         left_out=[district_codes[d] for d in left_out],
@@ -187,8 +187,12 @@ def _weights(stats, responses, margins, margin_targets, s: ReportSettings):
         raker.fit_cells(stats.n, stats.cell_levels, [np.asarray(margin_targets[m]) for m in margins])
         row_w = None
         if s.interval == "bootstrap":
-            cell, _ = cell_index(responses.traits, margins, len(responses))
-            row_w = raker.cell_weights_[responses.district, cell]
+            # the rows' own cells, placed among the statistics' (made from every row, so the
+            # published rows may lack a combination only a suppressed district had)
+            cell, levels = cell_index(responses.traits, margins, len(responses))
+            where = {tuple(row): k for k, row in enumerate(stats.cell_levels.tolist())}
+            at = np.array([where[tuple(row)] for row in levels.tolist()], dtype=np.int64)
+            row_w = raker.cell_weights_[responses.district, at[cell]]
         return raker, raker.cell_weights_, row_w
     if responses is not None and responses.weights is not None:
         return None, None, responses.weights

@@ -3,6 +3,7 @@ secondary suppression inside cross-tables, flags, and no quotes from hidden cell
 
 from __future__ import annotations
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -197,3 +198,33 @@ def test_everything_withheld_below_min_cell():
     assert report.responses == 5
     assert all(d.suppressed for d in report.districts)
     assert report.county.unweighted is None and report.opinion_groups is None
+
+
+def test_bootstrap_weights_the_published_rows_when_only_a_suppressed_district_had_a_cell():
+    """A trait combination found only in the suppressed district: the published rows still find their cells."""
+    survey = make_survey(n_issues=6, n_districts=3, district_sizes=[120, 90, 4], seed=9)
+    r = survey.responses
+    age = r.traits["age_band"].copy()
+    age[r.district == 2] = 0  # the lowest levels, so that they come first among the statistics' cells
+    age[r.district != 2] = 1  # nobody published is in age band 0
+    rows = msgspec.structs.replace(r, traits={"age_band": age, "sex": r.traits["sex"]})
+    reports = {
+        interval: build_report(
+            survey.issue_codes,
+            survey.issue_labels,
+            survey.district_codes,
+            survey.district_names,
+            responses=rows,
+            population=survey.population,
+            margin_targets={"age_band": survey.age_targets, "sex": survey.sex_targets},
+            settings=ReportSettings(interval=interval, draws=200, opinion_sample=200),
+        )
+        for interval in ("bootstrap", "gaussian")
+    }
+    report = reports["bootstrap"]
+    assert report.county.left_out == ["D02"] and report.county.responses == 210
+    # the row weights are the cell weights: weighted means agree with the Gaussian report's
+    for d in range(2):
+        boot = {i.code: i.mean_points for i in report.districts[d].weighted_issues}
+        cells = {i.code: i.mean_points for i in reports["gaussian"].districts[d].weighted_issues}
+        assert boot == pytest.approx(cells, abs=1e-9)
