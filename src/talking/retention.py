@@ -151,10 +151,12 @@ def _scrub_chunk(conn: Connection, survey: _Due, after_id: int, run: RetentionRu
         for row in changed:
             before.append(
                 tallies.Counted(
-                    survey.id, row.district_code, row.age_band, picks[row.id], row.comment, survey.max_picks
+                    survey.id, row.district_code, row.age_band, row.sex, picks[row.id], row.comment, survey.max_picks
                 )
             )
-            after.append(tallies.Counted(survey.id, row.district_code, None, picks[row.id], None, survey.max_picks))
+            after.append(
+                tallies.Counted(survey.id, row.district_code, None, None, picks[row.id], None, survey.max_picks)
+            )
         conn.execute(
             update(responses)
             .where(responses.c.id.in_([row.id for row in changed]))
@@ -213,6 +215,7 @@ def _erase(conn: Connection, reference: str) -> ErasedResponse:
             responses.c.survey_id,
             responses.c.district_code,
             responses.c.age_band,
+            responses.c.sex,
             responses.c.comment,
             surveys.c.max_picks,
         )
@@ -225,7 +228,9 @@ def _erase(conn: Connection, reference: str) -> ErasedResponse:
     answers = conn.execute(
         select(func.count()).select_from(response_answers).where(response_answers.c.response_id == row.id)
     ).scalar_one()
-    counted = tallies.Counted(row.survey_id, row.district_code, row.age_band, picks, row.comment, row.max_picks)
+    counted = tallies.Counted(
+        row.survey_id, row.district_code, row.age_band, row.sex, picks, row.comment, row.max_picks
+    )
     # Picks and answers first: SQLite cascades only where foreign keys are on, and this must not depend on it.
     conn.execute(delete(response_picks).where(response_picks.c.response_id == row.id))
     conn.execute(delete(response_answers).where(response_answers.c.response_id == row.id))

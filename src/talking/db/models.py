@@ -189,7 +189,8 @@ class ResponsePick(Base):
 
 
 class TallyRespondents(Base):
-    """Running count of respondents per survey, district and age level (see talking.tallies).
+    """Running count of respondents per survey, district and weighting cell (age band and sex levels,
+    see talking.tallies).
 
     The three tally tables are kept up to date in each submission's transaction (see
     talking.tallies), so a report reads a few thousand rows however many answers exist.
@@ -201,19 +202,21 @@ class TallyRespondents(Base):
 
     survey_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     district_code: Mapped[str] = mapped_column(String(9), primary_key=True)
-    age_level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    age_level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # talking.tallies.AGE_LEVEL_OF_BAND
+    sex_level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # talking.tallies.SEX_LEVEL_OF
     respondents: Mapped[int] = mapped_column(BigInteger)
     comments: Mapped[int] = mapped_column(BigInteger)  # respondents who left a comment
 
 
 class TallyPosition(Base):
-    """Running count of who put which issue at which rank, per survey, district and age level."""
+    """Running count of who put which issue at which rank, per survey, district and weighting cell."""
 
     __tablename__ = "tally_positions"
 
     survey_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     district_code: Mapped[str] = mapped_column(String(9), primary_key=True)
-    age_level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    age_level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # talking.tallies.AGE_LEVEL_OF_BAND
+    sex_level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # talking.tallies.SEX_LEVEL_OF
     issue_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     rank: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     picks: Mapped[int] = mapped_column(BigInteger)
@@ -230,7 +233,8 @@ class TallyPair(Base):
 
     survey_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     district_code: Mapped[str] = mapped_column(String(9), primary_key=True)
-    age_level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    age_level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # talking.tallies.AGE_LEVEL_OF_BAND
+    sex_level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # talking.tallies.SEX_LEVEL_OF
     issue_a: Mapped[str] = mapped_column(String(64), primary_key=True)
     issue_b: Mapped[str] = mapped_column(String(64), primary_key=True)
     point_product: Mapped[int] = mapped_column(BigInteger)

@@ -54,6 +54,9 @@ ISSUE_COLUMNS = [
     "versus_county",
     "difference_from_county",
     "p_adjusted",
+    # county rows only: the suppressed districts the county figures leave out (codes), and their answers
+    "county_leaves_out",
+    "county_left_out_responses",
 ]
 
 
@@ -98,11 +101,12 @@ def _issue_row(area: list[object], issue: IssueResult) -> list[object]:
 def issue_rows(report: Report, issue_labels: dict[str, str]) -> Iterator[list[object]]:
     """One row per area (county, then each district), weighting and issue; suppressed areas keep their rows, blank."""
     county = report.county
+    left_out = [" ".join(county.left_out), county.left_out_responses]
     for weighting, table in (("unweighted", county.unweighted), ("weighted", county.weighted)):
         if table is not None:
             area = ["county", "", "County", weighting, county.responses, False, table.flagged]
             for issue in table.issues:
-                yield _issue_row(area, issue)
+                yield [*_issue_row(area, issue), *left_out]
     for district in report.districts:
         tables = [("unweighted", district.issues), ("weighted", district.weighted_issues)]
         if district.suppressed:
@@ -113,7 +117,7 @@ def issue_rows(report: Report, issue_labels: dict[str, str]) -> Iterator[list[ob
         for weighting, issues in tables:
             area = ["district", district.code, district.name, weighting, district.responses, False, district.flagged]
             for issue in issues or []:
-                yield _issue_row(area, issue)
+                yield [*_issue_row(area, issue), None, None]
 
 
 def to_csv(built: SurveyReport) -> str:
@@ -221,7 +225,12 @@ def method_rows(built: SurveyReport) -> list[list[object]]:
         ["suppression threshold (respondents)", m.min_cell],
         ["flagged below (respondents)", m.flag_base],
         ["weighting", m.weighting],
+        *(["respondents who did not give " + margin, count] for margin, count in m.unknown_traits.items()),
+        *([["respondents who gave none of them", m.unknown_on_every_margin]] if m.unknown_traits else []),
         ["county", m.county_weighting],
+        ["county responses (published districts)", built.report.county.responses],
+        ["county leaves out (suppressed districts)", ", ".join(built.report.county.left_out) or "none"],
+        ["answers left out of the county", built.report.county.left_out_responses],
         ["multiple comparisons", m.multiple_comparisons],
         ["cluster threshold (silhouette)", m.cluster_threshold],
     ]

@@ -28,7 +28,6 @@ from analysis.schemas import Report, Share
 from talking.db.models import surveys
 from talking.errors import SurveyNotFound
 from talking.reports.data import (
-    AGE_MARGIN,
     SurveyFrame,
     load_comments,
     load_frame,
@@ -188,7 +187,7 @@ def analyse(
             responses=inputs.rows,
             # with no answers at all there is nothing to weight (and no district to renormalise over)
             population=f.population if inputs.stats.n.sum() else None,
-            margin_targets={AGE_MARGIN: f.age_targets},
+            margin_targets=f.margin_targets(),
             comments=inputs.comments or None,
             comment_district=inputs.comment_district,
             previous=previous,

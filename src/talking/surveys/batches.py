@@ -157,7 +157,7 @@ def _write_batch(conn: Connection, batch: list[PendingResponse]) -> _Written:
 def counted(to_insert: list[tuple[int, PendingResponse, str]], max_picks: dict[int, int]) -> list[tallies.Counted]:
     """What the tallies need of the responses being inserted (``max_picks`` by survey id)."""
     return [
-        tallies.Counted(p.survey_id, p.district, p.age_band, p.picks, p.comment, max_picks[p.survey_id])
+        tallies.Counted(p.survey_id, p.district, p.age_band, p.sex, p.picks, p.comment, max_picks[p.survey_id])
         for _index, p, _reference in to_insert
     ]
 
