@@ -41,6 +41,10 @@ from talking.rate_limits import rate_limiter
 from talking.reports.api import ReportController, document_report_formats
 from talking.reports.pages import ReportPages
 from talking.reports.service import ReportCache, report_settings
+from talking.results.api import ResultsController
+from talking.results.cache import ResultsCache
+from talking.results.pages import ResultsPages
+from talking.results.staff_pages import ResultsStaffPages
 from talking.security import CspNonceMiddleware, security_headers
 from talking.sessions import DatabaseStore
 from talking.settings import Settings
@@ -59,8 +63,9 @@ from talking.web.request_bodies import MAX_BODY_BYTES, StrictRequest
 # Built by scripts/build_assets.py from GOV.UK Frontend and our Sass; served at /assets/.
 STATIC_DIR = Path(__file__).parent / "static"
 
-# Paths that never need a session: the JSON API authenticates with bearer tokens.
-SESSIONLESS_PATHS = ["^/api/", "^/healthz$", "^/assets/", "^/schema"]
+# Paths that never need a session: the JSON API authenticates with bearer tokens; public results
+# are the same for everyone (so each worker can remember them whole).
+SESSIONLESS_PATHS = ["^/api/", "^/healthz$", "^/assets/", "^/schema", "^/results(/|$)"]
 
 
 _APP_NUMBERS = itertools.count(1)
@@ -162,6 +167,9 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
                 path="/assets", directories=[STATIC_DIR], name="assets", file_system=AssetFiles()
             ),
             UnsubscribePages,
+            ResultsController,
+            ResultsPages,
+            ResultsStaffPages,
         ],
         plugins=[SQLAlchemyPlugin(config=sqlalchemy)],
         state=State(
@@ -171,6 +179,7 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
                 "catalogue": catalogue,
                 "writer": writer,
                 "reports": reports,
+                "results": ResultsCache(engine),
                 "session_config": sessions,
                 "rate_limiter": limiter,
             }

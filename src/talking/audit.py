@@ -38,6 +38,13 @@ ACTIONS = (
     "retention_started",
     "retention_applied",
     "response_erased",
+    # talking.results: public results, their quotes and partners' updates
+    "results_published",
+    "results_withdrawn",
+    "quote_approved",
+    "quote_removed",
+    "results_update_added",
+    "results_update_removed",
 )
 
 

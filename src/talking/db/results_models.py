@@ -74,7 +74,7 @@ class ApprovedQuote(Base):
 
 
 class ResultsUpdate(Base):
-    """"We did": what a partner did about an issue, for the county (district_code NULL) or one district."""
+    """ "We did": what a partner did about an issue, for the county (district_code NULL) or one district."""
 
     __tablename__ = "results_updates"
     __table_args__ = (Index("ix_results_updates_survey", "survey_id", "district_code"),)
