@@ -7,11 +7,11 @@ it, 422 for input that breaks the rules, with a GOV.UK error summary and nothing
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -211,7 +211,7 @@ class ResultsStaffPages(Controller):
         request: Req,
         db_session: NamedDependency[AsyncSession],
         survey_id: RowId,
-        page: int = Parameter(query="page", default=1, ge=1, le=MAX_PAGE),
+        page: Annotated[int, QueryParameter(name="page", ge=1, le=MAX_PAGE)] = 1,
     ) -> Template:
         """Comments to moderate, redacted, each with its findings and a box to edit it before approving."""
         return await self._quotes_page(request, db_session, survey_id, page)
