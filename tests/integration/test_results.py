@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from talking.app import create_app
 from talking.db.models import approved_quotes, published_results, responses, results_updates
 from talking.results.redaction import redact
-from talking.results.story import top_story
 from talking.results.schemas import PublicIssue
+from talking.results.story import top_story
 
 from ..conftest import make_token, make_user, publish_survey
 from .staff_helpers import Client, csrf_from, error_summary, sign_in, text_of
@@ -182,17 +182,19 @@ async def test_quotes_are_redacted_and_never_from_a_suppressed_district(
     for detail in ("07700 900123", "jo@example.com", "PR1 2HE", "Fishergate Road", "Smith"):
         assert detail not in shown
     csrf = csrf_from(listing.text)
+
     # An edited quote that puts a phone number back is refused, nothing stored.
-    refused = await client.post(base + "/quotes", data={"_csrf_token": csrf, "response_id": str(personal),
-                                                          f"quote-{personal}": "Call 01772 123456 about it"})  # fmt: skip
+    async def approve(response_id: int, text: str):
+        form = {"_csrf_token": csrf, "response_id": str(response_id), f"quote-{response_id}": text}
+        return await client.post(base + "/quotes", data=form, follow_redirects=False)
+
+    refused = await approve(personal, "Call 01772 123456 about it")
     assert refused.status_code == 422
     assert "phone number" in error_summary(refused.text)[0][1]
-    from_wyre = await client.post(base + "/quotes", data={"_csrf_token": csrf, "response_id": str(wyre),
-                                                            f"quote-{wyre}": "Anything at all"})  # fmt: skip
+    from_wyre = await approve(wyre, "Anything at all")
     assert from_wyre.status_code == 422
     assert await count(engine, approved_quotes) == 0
-    approved = await client.post(base + "/quotes", data={"_csrf_token": csrf, "response_id": str(personal),
-                                                           f"quote-{personal}": shown}, follow_redirects=False)  # fmt: skip
+    approved = await approve(personal, shown)
     assert approved.status_code == 303
     public = await client.get(f"/results/{survey}")
     assert "[phone number removed]" in public.text and "07700" not in public.text
@@ -211,8 +213,9 @@ async def test_updates_on_pages_and_in_atom_feeds(client: Client, engine: AsyncE
     assert bad.status_code == 422
     assert {href for href, _ in error_summary(bad.text)} == {"#area", "#issue", "#action", "#partner", "#done-day"}
     assert await count(engine, results_updates) == 0
-    good = {"_csrf_token": csrf, "area": PRESTON, "issue": "anti-social-behaviour", "action": "Extra patrols in the park",
-            "partner": "Lancashire Constabulary", "done-day": "1", "done-month": "11", "done-year": "2026"}  # fmt: skip
+    good = {"_csrf_token": csrf, "area": PRESTON, "issue": "anti-social-behaviour",
+            "action": "Extra patrols in the park", "partner": "Lancashire Constabulary",
+            "done-day": "1", "done-month": "11", "done-year": "2026"}  # fmt: skip
     assert (await client.post(base + "/updates", data=good, follow_redirects=False)).status_code == 303
     county_wide = {**good, "area": "county", "issue": "burglary", "action": "Free door locks for older residents"}
     assert (await client.post(base + "/updates", data=county_wide, follow_redirects=False)).status_code == 303
