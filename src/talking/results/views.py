@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from talking.reference import districts_by_code
 from talking.results import story
 from talking.results.moderation import Quote, Update, issue_labels, quotes_of, updates_of
-from talking.results.open_data import LICENCE, method_in_words
+from talking.results.open_data import method_in_words
 from talking.results.schemas import PublicArea, PublicIssue
 from talking.results.services import Publication, live_publication
 from talking.web.times import london_time
@@ -96,7 +96,6 @@ def page_context(published: Published) -> dict[str, object]:
         "base": published.base,
         "published_on": london_time(p.published_at),
         "method": method_in_words(p.figures),
-        "licence": LICENCE,
         "issue_labels": published.issue_labels,
     }
 
