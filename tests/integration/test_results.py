@@ -81,7 +81,8 @@ async def test_publish_and_withdraw_through_the_api(client: Client, engine: Asyn
     assert published.json()["responses"] == sum(ANSWERS.values())
     page = await client.get(f"/results/{survey}")
     assert page.status_code == 200
-    assert "Interim results" in text_of(page.text)
+    for path in (f"/results/{survey}", f"/results/{survey}/{PRESTON}", f"/results/{survey}/{WYRE}"):
+        assert "Interim results" in text_of((await client.get(path)).text), path
     assert f'href="/results/{survey}"' in (await client.get("/results")).text
 
     # Final results once closed; then a second publication is refused until withdrawn.
@@ -112,7 +113,7 @@ async def test_bad_publications_are_refused_and_nothing_stored(client: Client, e
         ("/api/v1/surveys/99999999999/results", 422),
     ):
         answer = await client.post(path, headers=bearer(tokens["staff"]))
-        assert answer.status_code in (status, 404), (path, answer.status_code)
+        assert answer.status_code == status, (path, answer.status_code)
         assert answer.headers["content-type"].startswith("application/problem+json")
     assert await count(engine, published_results) == 0
 
@@ -271,3 +272,53 @@ async def test_a_change_on_one_app_reaches_another_on_the_same_database(
         ).status_code == 204
         await asyncio.sleep(0.3)
         assert (await other.get(f"/results/{survey}")).status_code == 404
+
+
+async def test_concurrent_publications_and_approvals_never_fail(
+    client: Client, engine: AsyncEngine, survey: int, tokens
+) -> None:
+    """Staff pressing at once: one final publication wins, the others are told (409); one quote per comment."""
+    import asyncio
+
+    assert (await client.post(f"/api/v1/surveys/{survey}/close", headers=bearer(tokens["staff"]))).status_code == 200
+    answers = await asyncio.gather(
+        *(client.post(f"/api/v1/surveys/{survey}/results", headers=bearer(tokens["staff"])) for _ in range(4))
+    )
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409], [a.text for a in answers]
+    async with engine.connect() as conn:
+        live = await conn.execute(
+            select(func.count()).select_from(published_results).where(published_results.c.withdrawn_at.is_(None))
+        )
+        assert live.scalar_one() == 1
+
+    await staff_client(client, engine)
+    base = f"/staff/surveys/{survey}/results"
+    csrf = csrf_from((await client.get(base + "/quotes")).text)
+    async with engine.connect() as conn:
+        comment = (
+            await conn.execute(
+                select(responses.c.id).where(responses.c.comment == "Speeding cars on the main road every night")
+            )
+        ).first()[0]
+    form = {"_csrf_token": csrf, "response_id": str(comment), f"quote-{comment}": "Speeding cars on the main road"}
+    approvals = await asyncio.gather(
+        *(client.post(base + "/quotes", data=form, follow_redirects=False) for _ in range(3))
+    )
+    assert sorted(a.status_code for a in approvals) == [303, 422, 422]
+    assert await count(engine, approved_quotes) == 1
+
+
+async def test_staff_publish_and_withdraw_with_the_buttons(client: Client, engine: AsyncEngine, survey: int) -> None:
+    await staff_client(client, engine)
+    base = f"/staff/surveys/{survey}/results"
+    assert f'href="/staff/surveys/{survey}/results"' in (await client.get(f"/staff/surveys/{survey}")).text
+    csrf = csrf_from((await client.get(base)).text)
+    assert (await client.post(base + "/withdraw", data={"_csrf_token": csrf})).status_code == 409  # nothing yet
+    assert (await client.post(base + "/publish", data={"_csrf_token": csrf}, follow_redirects=False)).status_code == 303
+    assert "The interim results are published" in text_of((await client.get(base)).text)
+    assert (await client.get(f"/results/{survey}")).status_code == 200
+    assert (
+        await client.post(base + "/withdraw", data={"_csrf_token": csrf}, follow_redirects=False)
+    ).status_code == 303
+    assert (await client.get(f"/results/{survey}")).status_code == 404
+    assert (await client.post(base + "/publish", data={}, follow_redirects=False)).status_code == 403  # no CSRF token

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import Row, and_, delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from talking import audit
@@ -104,20 +105,23 @@ async def approve_quote(
     )
     if (await db.execute(already)).first() is not None:
         raise QuoteRefused([FieldError(field, "This comment is approved already")])
-    quote_id = (
-        await db.execute(
-            insert(approved_quotes)
-            .values(
-                survey_id=survey_id,
-                response_id=response_id,
-                district_code=found.district_code,
-                quote=text,
-                approved_at=datetime.now(UTC),
-                approved_by_id=actor.user_id if actor else None,
+    try:
+        quote_id = (
+            await db.execute(
+                insert(approved_quotes)
+                .values(
+                    survey_id=survey_id,
+                    response_id=response_id,
+                    district_code=found.district_code,
+                    quote=text,
+                    approved_at=datetime.now(UTC),
+                    approved_by_id=actor.user_id if actor else None,
+                )
+                .returning(approved_quotes.c.id)
             )
-            .returning(approved_quotes.c.id)
-        )
-    ).scalar_one()
+        ).scalar_one()
+    except IntegrityError as exc:  # approved by someone else in the same moment (PostgreSQL)
+        raise QuoteRefused([FieldError(field, "This comment is approved already")]) from exc
     await bump_stamp(db)
     await audit.record(db, "quote_approved", actor=actor, target_type="survey", target_id=survey_id,
                        detail={"quote": quote_id}, ip=ip)  # fmt: skip
