@@ -43,6 +43,7 @@ from talking.reports.pages import ReportPages
 from talking.reports.service import ReportCache, report_settings
 from talking.results.api import ResultsController
 from talking.results.cache import ResultsCache
+from talking.results.fast_pages import FastResults
 from talking.results.pages import ResultsPages
 from talking.results.staff_pages import ResultsStaffPages
 from talking.security import CspNonceMiddleware, security_headers
@@ -219,7 +220,8 @@ def create_asgi_app(settings: Settings | None = None) -> RequestMetrics:
     """What `talking serve` runs: the app, with the fast paths for residents in front.
 
     Submissions through the API and the pages of the resident journey are the routes under load;
-    see surveys/fast_submit.py and surveys/fast_pages.py for why and what they reuse. Tests that
+    see surveys/fast_submit.py and surveys/fast_pages.py for why and what they reuse. Public results
+    pages this worker already rendered are sent by results/fast_pages.py. Tests that
     drive the app in-process use create_app and so Litestar's handlers alone, except where they
     compare the two.
     """
@@ -229,7 +231,7 @@ def create_asgi_app(settings: Settings | None = None) -> RequestMetrics:
     # Outermost, so that requests the fast paths answer are counted too (talking.metrics).
     return RequestMetrics(
         app,
-        FastSubmit(app, then=FastPages(app)),
+        FastSubmit(app, then=FastResults(app, then=FastPages(app))),
         token=settings.metrics_token,
         access_log=settings.log_format == "json",
     )

@@ -322,3 +322,36 @@ async def test_staff_publish_and_withdraw_with_the_buttons(client: Client, engin
     ).status_code == 303
     assert (await client.get(f"/results/{survey}")).status_code == 404
     assert (await client.post(base + "/publish", data={}, follow_redirects=False)).status_code == 403  # no CSRF token
+
+
+async def test_the_fast_path_sends_the_page_litestar_sends(app, engine: AsyncEngine, survey: int, tokens) -> None:
+    """A held page, sent without Litestar's layers: the same bytes (but the nonce) and the same headers."""
+    from talking.results.fast_pages import FastResults
+
+    answered_fast: list[bool] = []
+    fast = FastResults(app, then=app)
+
+    async def watched(scope, receive, send):
+        await fast(scope, receive, send)
+        answered_fast.append(bool(scope.get("talking.fast_results")))
+
+    async with AsyncTestClient(app=watched) as both:  # type: ignore[arg-type]
+        assert (
+            await both.post(f"/api/v1/surveys/{survey}/results", headers=bearer(tokens["staff"]))
+        ).status_code == 201
+        for path in ("/results", f"/results/{survey}", f"/results/{survey}/{PRESTON}", f"/results/{survey}/{WYRE}"):
+            answered_fast.clear()
+            first, second = await both.get(path), await both.get(path)
+            assert answered_fast == [False, True], path
+            assert first.status_code == second.status_code == 200
+
+            def nonce_free(response):
+                return re.sub(r'nonce="[^"]+"', "", response.text)
+
+            assert nonce_free(first) == nonce_free(second)
+            for header in ("content-type", "x-content-type-options", "referrer-policy", "content-length"):
+                assert first.headers.get(header) == second.headers.get(header), header
+            assert "nonce-" in second.headers["content-security-policy"]
+            assert first.headers["content-security-policy"] != second.headers["content-security-policy"]
+        assert (await both.get("/results/1/E99999999")).status_code == 404
+        assert 400 <= (await both.get("/results/99999999999")).status_code < 500  # as Litestar answers it

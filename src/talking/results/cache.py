@@ -55,6 +55,11 @@ class ResultsCache:
                 self._entries.popitem(last=False)
         return value
 
+    async def held(self, key: Any) -> Any | None:
+        """The remembered value for ``key`` if this worker holds it at the current stamp, else None."""
+        await self._check()
+        return self._entries.get(key)
+
     def forget(self) -> None:
         """Drop everything and read the stamp on the next request (after this worker committed a change)."""
         self._entries.clear()
