@@ -6,6 +6,7 @@ service's (the district with four answers, Wyre, and Hyndburn hidden with it, mu
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -355,3 +356,24 @@ async def test_the_fast_path_sends_the_page_litestar_sends(app, engine: AsyncEng
             assert first.headers["content-security-policy"] != second.headers["content-security-policy"]
         assert (await both.get("/results/1/E99999999")).status_code == 404
         assert 400 <= (await both.get("/results/99999999999")).status_code < 500  # as Litestar answers it
+
+
+async def test_erasing_a_response_takes_its_quote_off_the_public_pages(
+    client: Client, engine: AsyncEngine, survey: int, tokens
+) -> None:
+    from talking.results import moderation
+    from talking.retention import erase_response
+
+    assert (await client.post(f"/api/v1/surveys/{survey}/results", headers=bearer(tokens["staff"]))).status_code == 201
+    async with engine.connect() as conn:
+        quoted = (
+            await conn.execute(select(responses.c.id, responses.c.reference).where(responses.c.comment == PERSONAL))
+        ).one()
+    async with engine.begin() as conn:
+        await moderation.approve_quote(conn, survey, quoted.id, "A quote to erase", set(), actor=None, ip=None)
+    await asyncio.sleep(0.3)  # this test wrote behind the app's back: its cache reads the stamp within 0.25 s
+    assert "A quote to erase" in (await client.get(f"/results/{survey}")).text
+    await erase_response(engine, quoted.reference, actor_email="staff@lancashire.test")
+    assert await count(engine, approved_quotes) == 0
+    await asyncio.sleep(0.3)
+    assert "A quote to erase" not in (await client.get(f"/results/{survey}")).text
