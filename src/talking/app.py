@@ -42,6 +42,11 @@ from talking.rate_limits import rate_limiter
 from talking.reports.api import ReportController, document_report_formats
 from talking.reports.pages import ReportPages
 from talking.reports.service import ReportCache, report_settings
+from talking.results.api import ResultsController
+from talking.results.cache import ResultsCache
+from talking.results.fast_pages import FastResults
+from talking.results.pages import ResultsPages
+from talking.results.staff_pages import ResultsStaffPages
 from talking.security import CspNonceMiddleware, security_headers
 from talking.sessions import DatabaseStore
 from talking.settings import Settings
@@ -60,8 +65,9 @@ from talking.web.request_bodies import MAX_BODY_BYTES, StrictRequest
 # Built by scripts/build_assets.py from GOV.UK Frontend and our Sass; served at /assets/.
 STATIC_DIR = Path(__file__).parent / "static"
 
-# Paths that never need a session: the JSON API authenticates with bearer tokens.
-SESSIONLESS_PATHS = ["^/api/", "^/healthz$", "^/assets/", "^/schema"]
+# Paths that never need a session: the JSON API authenticates with bearer tokens; public results
+# are the same for everyone (so each worker can remember them whole).
+SESSIONLESS_PATHS = ["^/api/", "^/healthz$", "^/assets/", "^/schema", "^/results(/|$)"]
 
 
 _APP_NUMBERS = itertools.count(1)
@@ -164,6 +170,9 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
                 path="/assets", directories=[STATIC_DIR], name="assets", file_system=AssetFiles()
             ),
             UnsubscribePages,
+            ResultsController,
+            ResultsPages,
+            ResultsStaffPages,
         ],
         plugins=[SQLAlchemyPlugin(config=sqlalchemy)],
         state=State(
@@ -173,6 +182,7 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
                 "catalogue": catalogue,
                 "writer": writer,
                 "reports": reports,
+                "results": ResultsCache(engine),
                 "session_config": sessions,
                 "rate_limiter": limiter,
             }
@@ -212,7 +222,8 @@ def create_asgi_app(settings: Settings | None = None) -> RequestMetrics:
     """What `talking serve` runs: the app, with the fast paths for residents in front.
 
     Submissions through the API and the pages of the resident journey are the routes under load;
-    see surveys/fast_submit.py and surveys/fast_pages.py for why and what they reuse. Tests that
+    see surveys/fast_submit.py and surveys/fast_pages.py for why and what they reuse. Public results
+    pages this worker already rendered are sent by results/fast_pages.py. Tests that
     drive the app in-process use create_app and so Litestar's handlers alone, except where they
     compare the two.
     """
@@ -222,7 +233,7 @@ def create_asgi_app(settings: Settings | None = None) -> RequestMetrics:
     # Outermost, so that requests the fast paths answer are counted too (talking.metrics).
     return RequestMetrics(
         app,
-        FastSubmit(app, then=FastPages(app)),
+        FastSubmit(app, then=FastResults(app, then=FastPages(app))),
         token=settings.metrics_token,
         access_log=settings.log_format == "json",
     )

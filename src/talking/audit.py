@@ -40,6 +40,13 @@ ACTIONS = (
     "response_erased",
     # talking.crime: a police.uk file imported (by the command or the upload page)
     "crime_imported",
+    # talking.results: public results, their quotes and partners' updates
+    "results_published",
+    "results_withdrawn",
+    "quote_approved",
+    "quote_removed",
+    "results_update_added",
+    "results_update_removed",
 )
 
 

@@ -162,6 +162,25 @@ ROUTES: dict[tuple[str, str], Row] = {
     # --- one-click unsubscribe from a member's email: anyone holding the signed link, no session or CSRF
     ("GET", "/members/unsubscribe/{token:str}"):           row(200, 200, 200, 200, 200, 200),
     ("POST", "/members/unsubscribe/{token:str}"):          row(200, 200, 200, 200, 200, 200),
+    # --- public results: none published for the open survey (it has no answers), so 404 to all
+    ("GET", "/results"):                                   row(200, 200, 200, 200, 200, 200),
+    ("GET", "/results/{survey_id:int}"):                   row(404, 404, 404, 404, 404, 404),
+    ("GET", "/results/{survey_id:int}/{code:str}"):        row(404, 404, 404, 404, 404, 404),
+    ("GET", "/results/{survey_id:int}/feed.atom"):         row(404, 404, 404, 404, 404, 404),
+    ("GET", "/results/{survey_id:int}/{code:str}/feed.atom"): row(404, 404, 404, 404, 404, 404),
+    ("GET", "/results/{survey_id:int}/data.csv"):          row(404, 404, 404, 404, 404, 404),
+    ("GET", "/results/{survey_id:int}/data.json"):         row(404, 404, 404, 404, 404, 404),
+    # --- publishing results: staff only; with no answers there is nothing to publish (409) or withdraw (404)
+    ("POST", "/api/v1" + S + "/results"):                  row(401, 403, 409, 409, 401, 401),
+    ("DELETE", "/api/v1" + S + "/results"):                row(401, 403, 404, 404, 401, 401),
+    ("GET", "/staff" + S + "/results"):                    row(303, 403, 200, 200, 303, 303),
+    ("POST", "/staff" + S + "/results/publish"):           row(303, 403, 409, 409, 303, 403),
+    ("POST", "/staff" + S + "/results/withdraw"):          row(303, 403, 409, 409, 303, 403),
+    ("POST", "/staff" + S + "/results/updates"):           row(303, 403, 422, 422, 303, 403),
+    ("POST", "/staff" + S + "/results/updates/remove"):    row(303, 403, 422, 422, 303, 403),
+    ("GET", "/staff" + S + "/results/quotes"):             row(303, 403, 200, 200, 303, 303),
+    ("POST", "/staff" + S + "/results/quotes"):            row(303, 403, 422, 422, 303, 403),
+    ("POST", "/staff" + S + "/results/quotes/remove"):     row(303, 403, 422, 422, 303, 403),
     # --- admins only (the account changed is someone else's, given the role and state it has)
     ("GET", "/admin/users"):                               row(303, 403, 403, 200, 303, 303),
     ("GET", "/admin/users/new"):                           row(303, 403, 403, 200, 303, 303),

@@ -33,6 +33,7 @@ from talking.db.crime_models import crime_counts, crime_imports
 
 # The panel's tables live in panel_models.py (kept apart for size); every table is importable from here.
 from talking.db.panel_models import invitations, mail_outbox, mail_sender_lease, members
+from talking.db.results_models import approved_quotes, published_results, results_stamp, results_updates
 
 
 class District(Base):
@@ -358,11 +359,15 @@ tally_positions = TallyPosition.__table__
 tally_pairs = TallyPair.__table__
 rate_limit_counts = RateLimitCount.__table__
 
-__all__ = [  # the panel's and crime's tables, named here so every table is importable from talking.db.models
+__all__ = [  # the panel's, crime's and results' tables, named here so every table is importable from talking.db.models
+    "approved_quotes",
     "crime_counts",
     "crime_imports",
     "invitations",
     "mail_outbox",
     "mail_sender_lease",
     "members",
+    "published_results",
+    "results_stamp",
+    "results_updates",
 ]
