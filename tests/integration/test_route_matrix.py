@@ -157,6 +157,33 @@ ROUTES: dict[tuple[str, str], Row] = {
     # --- one-click unsubscribe from a member's email: anyone holding the signed link, no session or CSRF
     ("GET", "/members/unsubscribe/{token:str}"):           row(200, 200, 200, 200, 200, 200),
     ("POST", "/members/unsubscribe/{token:str}"):          row(200, 200, 200, 200, 200, 200),
+    # --- joining the panel, alike for all (with no answers yet, later pages send you back to the email page)
+    ("GET", "/join"):                                      row(200, 200, 200, 200, 200, 200),
+    ("GET", "/join/email"):                                row(200, 200, 200, 200, 200, 200),
+    ("POST", "/join/email"):                               row(422, 422, 422, 422, 422, 403),
+    ("GET", "/join/where-you-live"):                       row(303, 303, 303, 303, 303, 303),
+    ("POST", "/join/where-you-live"):                      row(303, 303, 303, 303, 303, 403),
+    ("GET", "/join/about-you"):                            row(303, 303, 303, 303, 303, 303),
+    ("POST", "/join/about-you"):                           row(303, 303, 303, 303, 303, 403),
+    ("GET", "/join/consent"):                              row(303, 303, 303, 303, 303, 303),
+    ("POST", "/join/consent"):                             row(303, 303, 303, 303, 303, 403),
+    ("GET", "/join/check"):                                row(303, 303, 303, 303, 303, 303),
+    ("POST", "/join/check"):                               row(303, 303, 303, 303, 303, 403),
+    ("GET", "/join/check-your-email"):                     row(303, 303, 303, 303, 303, 303),
+    # the token here is an unsubscribe token: not a confirmation link, nor an invitation's
+    ("GET", "/join/confirm/{token:str}"):                  row(404, 404, 404, 404, 404, 404),
+    ("POST", "/join/confirm/{token:str}"):                 row(404, 404, 404, 404, 404, 403),
+    ("GET", "/i/{token:str}/details"):                     row(404, 404, 404, 404, 404, 404),
+    # --- a member's own pages: the signed ?token= is the key (none here: "this link does not work")
+    ("GET", "/members/you"):                               row(404, 404, 404, 404, 404, 404),
+    ("GET", "/members/you/where-you-live"):                row(404, 404, 404, 404, 404, 404),
+    ("POST", "/members/you/where-you-live"):               row(404, 404, 404, 404, 404, 403),
+    ("GET", "/members/you/about-you"):                     row(404, 404, 404, 404, 404, 404),
+    ("POST", "/members/you/about-you"):                    row(404, 404, 404, 404, 404, 403),
+    ("POST", "/members/you/unsubscribe"):                  row(404, 404, 404, 404, 404, 403),
+    ("GET", "/members/you/delete"):                        row(404, 404, 404, 404, 404, 404),
+    ("POST", "/members/you/delete"):                       row(404, 404, 404, 404, 404, 403),
+    ("GET", "/members/deleted"):                           row(200, 200, 200, 200, 200, 200),
     # --- admins only (the account changed is someone else's, given the role and state it has)
     ("GET", "/admin/users"):                               row(303, 403, 403, 200, 303, 303),
     ("GET", "/admin/users/new"):                           row(303, 403, 403, 200, 303, 303),
