@@ -3,7 +3,9 @@ and the invitation's "Moved? Update your details" route."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from html import unescape
 
 import pytest
 from sqlalchemy import insert, select, update
@@ -12,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from talking.db.models import audit_events, invitations, mail_outbox, members
 from talking.invitation_tokens import invitation_token, token_hash
 from talking.mail.outbox import queue_message
+from talking.members.join import PRIVACY_NOTICE_VERSION
 from talking.members.manage import manage_token, manage_url
 from talking.members.unsubscribe import unsubscribe_url
 from talking.signed_tokens import sign_id
@@ -259,3 +262,17 @@ async def test_an_invitations_details_link_that_names_no_member_is_not_found(
     ):
         response = await client.get(f"/i/{token}/details", follow_redirects=False)
         assert response.status_code == 404 and h1s(response.text) == ["We cannot find your details"], token
+
+
+async def test_the_privacy_notice_shows_the_version_members_agree_to(client: Client) -> None:
+    page = await client.get("/privacy")
+    assert f"Version {PRIVACY_NOTICE_VERSION}" in text_of(page.text)
+    assert "Your answers are never linked to you." in text_of(page.text)
+
+
+async def test_the_unsubscribed_page_links_to_the_members_details(client: Client, engine: AsyncEngine) -> None:
+    member = await a_member(engine)
+    left = await client.post(unsubscribe_url("", SECRET, member), content=b"List-Unsubscribe=One-Click")
+    found = re.search(r'href="(/members/you\?token=[^"]+)"', left.text)
+    assert left.status_code == 200 and found
+    assert "Preston" in text_of((await client.get(unescape(found.group(1)))).text)
