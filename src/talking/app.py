@@ -30,6 +30,8 @@ from talking.db.engine import create_engine, immediate
 from talking.health import healthz
 from talking.mail.background import BackgroundSender
 from talking.members.directory_pages import MemberDirectoryPages
+from talking.members.join_pages import JoinPages
+from talking.members.manage_pages import ManagePages
 from talking.members.pages import MemberPages
 from talking.members.unsubscribe_pages import UnsubscribePages
 from talking.metrics import RequestMetrics
@@ -173,6 +175,8 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
             ResultsController,
             ResultsPages,
             ResultsStaffPages,
+            JoinPages,
+            ManagePages,
         ],
         plugins=[SQLAlchemyPlugin(config=sqlalchemy)],
         state=State(

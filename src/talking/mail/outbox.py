@@ -35,6 +35,10 @@ class OutgoingMessage(msgspec.Struct, frozen=True, kw_only=True):
     member_id: int | None = None
 
 
+# The one kind of message an unsubscribed member is still sent: they asked to come back (members/join.py),
+# and only the link in it rejoins them. The sender cancels every other message to someone who left.
+REJOIN_CONFIRMATION = "join_rejoin_confirmation"
+
 # make_msgid's default asks DNS for this machine's name on every call; a fixed name is as unique.
 MESSAGE_ID_DOMAIN = "talking.localhost"
 
