@@ -27,6 +27,8 @@ from talking.auth.middleware import ABSOLUTE_LIFETIME_SECONDS, PrincipalMiddlewa
 from talking.auth.pages import StaffPages
 from talking.db.engine import create_engine, immediate
 from talking.health import healthz
+from talking.invitations.api import InvitationController
+from talking.invitations.pages import InvitationPages
 from talking.mail.background import BackgroundSender
 from talking.members.directory_pages import MemberDirectoryPages
 from talking.members.pages import MemberPages
@@ -148,6 +150,7 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
             ReferenceController,
             ResponseController,
             QuestionnaireController,
+            InvitationController,
             ReportController,
             ReportPages,
             ResidentPages,
@@ -158,6 +161,7 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
             PreviewPages,
             MemberPages,
             MemberDirectoryPages,
+            InvitationPages,
             create_static_files_router(
                 path="/assets", directories=[STATIC_DIR], name="assets", file_system=AssetFiles()
             ),

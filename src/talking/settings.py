@@ -52,6 +52,14 @@ class Settings:
     mail_dir: Path = DEFAULT_VAR_DIR / "mail"
     # Days a finished message keeps its recipient, subject and bodies before the sender clears them.
     mail_retention_days: int = 30
+    # Where residents reach this service (https://talking.example.gov.uk): the start of every link in
+    # an email. Never taken from a request's Host header, which the sender of the request chooses.
+    base_url: str = ""
+
+    @property
+    def public_url(self) -> str:
+        """The start of links in emails: TALKING_BASE_URL, or this server's own address when unset."""
+        return (self.base_url or f"{'https' if self.https else 'http'}://{self.host}:{self.port}").rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:
@@ -90,6 +98,7 @@ class Settings:
             mail_retention_days=_positive_int(
                 env.get("TALKING_MAIL_RETENTION_DAYS", "30"), "TALKING_MAIL_RETENTION_DAYS"
             ),
+            base_url=_web_address(env.get("TALKING_BASE_URL", "")),
         )
 
 
@@ -101,6 +110,14 @@ def _positive_int(text: str, name: str) -> int:
         value = 0
     if value < 1:
         raise ValueError(f"{name} must be a whole number of at least 1, not {text!r}")
+    return value
+
+
+def _web_address(text: str) -> str:
+    """An http(s) address with no path, query or spaces (links are made by adding a path), or ""."""
+    value = text.strip().rstrip("/")
+    if value and (not value.startswith(("https://", "http://")) or any(c in value[8:] for c in "/?# ")):
+        raise ValueError(f"TALKING_BASE_URL must look like https://talking.example.gov.uk, not {text!r}")
     return value
 
 
