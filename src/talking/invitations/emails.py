@@ -6,12 +6,13 @@ of the whole panel stores only the text: a third of the bytes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import msgspec
 
 from talking.mail.outbox import OutgoingMessage
-from talking.members.unsubscribe import unsubscribe_url
+from talking.members.unsubscribe import unsubscribe_urls
 from talking.web.times import london_time
 
 INVITATION_PATH = "/i/"
@@ -24,14 +25,16 @@ class MemberLinks(msgspec.Struct, frozen=True):
     manage: str
 
 
-def member_links(base_url: str, secret_key: str, member_id: int) -> MemberLinks:
-    """The member's one-click unsubscribe link and their "manage your details" link.
+def member_links(base_url: str, secret_key: str, member_ids: Iterable[int]) -> dict[int, MemberLinks]:
+    """Each member's one-click unsubscribe link and "manage your details" link, by member id.
 
     Managing details (members.manage) is built on another branch; until it is here, the manage link
     is the unsubscribe page, which is where a member can already leave the panel.
     """
-    unsubscribe = unsubscribe_url(base_url, secret_key, member_id)
-    return MemberLinks(unsubscribe=unsubscribe, manage=unsubscribe)
+    return {
+        member_id: MemberLinks(unsubscribe=url, manage=url)
+        for member_id, url in unsubscribe_urls(base_url, secret_key, member_ids).items()
+    }
 
 
 def invitation_link(base_url: str, token: str) -> str:
@@ -40,16 +43,17 @@ def invitation_link(base_url: str, token: str) -> str:
 
 
 class SurveyMailing(msgspec.Struct, frozen=True):
-    """What every email of one mailing says about the survey."""
+    """What every email of one mailing says about the survey (worked out once per mailing)."""
 
     survey_title: str
-    closes_at: datetime | None
+    closing_sentence: str
 
-    def closing_sentence(self) -> str:
-        """When the survey closes, in words."""
-        if self.closes_at is None:
-            return "The survey is open now and stays open for a few weeks."
-        return f"The survey closes at {london_time(self.closes_at)}."
+
+def survey_mailing(title: str, closes_at: datetime | None) -> SurveyMailing:
+    """A mailing about this survey: its title, and when it closes in words."""
+    if closes_at is None:
+        return SurveyMailing(title, "The survey is open now and stays open until staff close it.")
+    return SurveyMailing(title, f"The survey closes at {london_time(closes_at)}.")
 
 
 def _footer(links: MemberLinks) -> str:
@@ -76,7 +80,7 @@ def invitation_email(
         f"Lancashire Talking would like to know what you think: {mailing.survey_title}.\n\n"
         "It takes about 5 minutes. Answer the survey:\n"
         f"{link}\n\n"
-        f"{mailing.closing_sentence()}\n\n"
+        f"{mailing.closing_sentence}\n\n"
         f"{_PRIVACY}\n\n"
         f"{_footer(links)}\n"
         "Lancashire Talking\n"
@@ -100,7 +104,7 @@ def reminder_email(
         f"There is still time to answer {mailing.survey_title}.\n\n"
         "It takes about 5 minutes. Answer the survey:\n"
         f"{link}\n\n"
-        f"{mailing.closing_sentence()}\n\n"
+        f"{mailing.closing_sentence}\n\n"
         "If you have answered since we sent this, thank you: you do not need to do anything.\n\n"
         f"{_PRIVACY}\n\n"
         f"{_footer(links)}\n"

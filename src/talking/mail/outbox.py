@@ -13,7 +13,7 @@ from email.headerregistry import Address
 from email.utils import make_msgid
 
 import msgspec
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from talking.db.models import mail_outbox
@@ -93,9 +93,10 @@ async def queue_messages(conn: AsyncConnection | AsyncSession, messages: list[Ou
         return
     for message in messages:
         check_message(message, parse_address=False)
-    now = datetime.now(UTC)
+    # The times are the database's clock, in the statement: the same for every row, so not a
+    # parameter each row's values are converted for (a fifth of the time at 80,000 rows).
     await conn.execute(
-        insert(mail_outbox),
+        insert(mail_outbox).values(status="queued", attempts=0, queued_at=func.now(), next_attempt_at=func.now()),
         [
             {
                 "member_id": message.member_id,
@@ -106,10 +107,6 @@ async def queue_messages(conn: AsyncConnection | AsyncSession, messages: list[Ou
                 "body_html": message.html,
                 "unsubscribe_url": message.unsubscribe_url,
                 "message_id": make_msgid(domain=MESSAGE_ID_DOMAIN),
-                "status": "queued",
-                "attempts": 0,
-                "queued_at": now,
-                "next_attempt_at": now,
             }
             for message in messages
         ],
