@@ -19,11 +19,12 @@ CODES = {d.name: d.code for d in districts()}
 PRESTON, WYRE, CHORLEY, BURNLEY = CODES["Preston"], CODES["Wyre"], CODES["Chorley"], CODES["Burnley"]
 
 
-async def panel(engine: AsyncEngine, spec: dict[str, int]) -> dict[str, int]:
-    """``spec[district name]`` active members in each district, imported; returns email -> member id."""
+async def panel(engine: AsyncEngine, spec: dict[str, int], prefix: str = "") -> dict[str, int]:
+    """``spec[district name]`` active members in each district, imported (addresses such as preston0@example.org,
+    or latepreston0@... with a prefix); returns email -> member id."""
     lines = ["email,district"]
     for name, count in spec.items():
-        lines += [f"{name.lower().replace(' ', '-')}{n}@example.org,{name}" for n in range(count)]
+        lines += [f"{prefix}{name.lower().replace(' ', '-')}{n}@example.org,{name}" for n in range(count)]
     _count, rows = read_text_file(("\n".join(lines) + "\n").encode())
     async with immediate(engine).begin() as conn:
         await import_members(conn, rows)

@@ -100,6 +100,32 @@ def response_rates_now(conn: Connection, survey_id: int) -> ResponseRates:
     return rates_of(rows)
 
 
+def invited_count(conn: Connection, survey_id: int) -> int:
+    """How many have been invited to the survey (the report's cache key: new invitations change its rates)."""
+    query = select(func.count()).select_from(invitations).where(invitations.c.survey_id == survey_id)
+    return int(conn.execute(query).scalar_one())
+
+
+def rate_notes(rates: ResponseRates) -> list[str]:
+    """The response rates as the report's method notes: the county's, each district's, and a warning if low."""
+    county = rates.county
+    notes = [
+        f"Invited panel members only: {county.invited:,} invited, {county.answered:,} answered, a response rate "
+        f"of {percent(county.rate)}. By district: "
+        + "; ".join(
+            f"{d.name} {percent(d.rate)} ({d.answered:,} of {d.invited:,})" for d in rates.districts if d.invited
+        )
+        + "."
+    ]
+    if rates.low:
+        notes.append(
+            f"Warning: a low response rate (under {LOW_RATE:.0%} of those invited, or fewer than {FEW_ANSWERS} answers) "
+            f"in {', '.join(f'{d.name} ({percent(d.rate)}, {d.answered:,} of {d.invited:,})' for d in rates.low)}. "
+            "The answers from these districts may not speak for their residents."
+        )
+    return notes
+
+
 def percent(rate: float | None) -> str:
     """A rate as staff and analysts read it: "42%", "0.5%", or "no invitations"."""
     if rate is None:
