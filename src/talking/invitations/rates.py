@@ -109,19 +109,18 @@ def invited_count(conn: Connection, survey_id: int) -> int:
 def rate_notes(rates: ResponseRates) -> list[str]:
     """The response rates as the report's method notes: the county's, each district's, and a warning if low."""
     county = rates.county
+    by_district = "; ".join(
+        f"{d.name} {percent(d.rate)} ({d.answered:,} of {d.invited:,})" for d in rates.districts if d.invited
+    )
     notes = [
         f"Invited panel members only: {county.invited:,} invited, {county.answered:,} answered, a response rate "
-        f"of {percent(county.rate)}. By district: "
-        + "; ".join(
-            f"{d.name} {percent(d.rate)} ({d.answered:,} of {d.invited:,})" for d in rates.districts if d.invited
-        )
-        + "."
+        f"of {percent(county.rate)}. By district: {by_district}."
     ]
     if rates.low:
+        low = ", ".join(f"{d.name} ({percent(d.rate)}, {d.answered:,} of {d.invited:,})" for d in rates.low)
         notes.append(
-            f"Warning: a low response rate (under {LOW_RATE:.0%} of those invited, or fewer than {FEW_ANSWERS} answers) "
-            f"in {', '.join(f'{d.name} ({percent(d.rate)}, {d.answered:,} of {d.invited:,})' for d in rates.low)}. "
-            "The answers from these districts may not speak for their residents."
+            f"Warning: a low response rate (under {LOW_RATE:.0%} of those invited, or fewer than {FEW_ANSWERS} "
+            f"answers) in {low}. The answers from these districts may not speak for their residents."
         )
     return notes
 
