@@ -93,6 +93,10 @@ class InvitationPages(Controller):
         survey = await _load(db_session, survey_id)
         form = await request.form()
         ticked = [v for v in form.getall("districts", []) if isinstance(v, str)]
+        try:  # the survey's state first: no district choice makes an open survey take invitations
+            services.check_can_mail(survey, datetime.now(UTC))
+        except WrongSurveyState as exc:
+            return await self._invite_page(db_session, survey, ticked=ticked, errors={"actions": str(exc)}, status=409)
         if not ticked:
             errors = {"districts": "Choose at least one district to invite"}
             return await self._invite_page(db_session, survey, ticked=[], errors=errors, status=422)
