@@ -32,6 +32,11 @@ class DistrictRate(msgspec.Struct, frozen=True):
     # Under LOW_RATE, or fewer than FEW_ANSWERS answers, once invitations have gone out.
     low: bool
 
+    @property
+    def rate_text(self) -> str:
+        """The rate in words, as the pages and the report give it."""
+        return percent(self.rate)
+
 
 class ResponseRates(msgspec.Struct, frozen=True):
     """A survey's response rates: one row per district with invitations, and the county's."""
@@ -126,7 +131,8 @@ def rate_notes(rates: ResponseRates) -> list[str]:
 
 
 def percent(rate: float | None) -> str:
-    """A rate as staff and analysts read it: "42%", "0.5%", or "no invitations"."""
+    """A rate as staff and analysts read it: "42%", "9.8%" (a tenth shown under 10%, so a low rate never
+    reads as "10%"), or "no invitations"."""
     if rate is None:
         return "no invitations"
-    return f"{rate:.1%}" if 0 < rate < 0.01 else f"{rate:.0%}"
+    return f"{rate:.1%}" if 0 < rate < LOW_RATE else f"{rate:.0%}"
