@@ -28,6 +28,8 @@ from talking.auth.pages import StaffPages
 from talking.crime.pages import CrimePages
 from talking.db.engine import create_engine, immediate
 from talking.health import healthz
+from talking.invitations.api import InvitationController
+from talking.invitations.pages import InvitationPages
 from talking.mail.background import BackgroundSender
 from talking.members.directory_pages import MemberDirectoryPages
 from talking.members.join_pages import JoinPages
@@ -157,6 +159,7 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
             ReferenceController,
             ResponseController,
             QuestionnaireController,
+            InvitationController,
             ReportController,
             ReportPages,
             ResidentPages,
@@ -168,6 +171,7 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
             MemberPages,
             MemberDirectoryPages,
             CrimePages,
+            InvitationPages,
             create_static_files_router(
                 path="/assets", directories=[STATIC_DIR], name="assets", file_system=AssetFiles()
             ),

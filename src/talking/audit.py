@@ -34,6 +34,9 @@ ACTIONS = (
     "members_searched",
     "member_viewed",
     "member_erased",
+    # talking.invitations: a round of invitations or reminders for a members survey (counts, never who)
+    "invitations_sent",
+    "reminders_sent",
     # talking.retention: a daily run claimed by a worker, a run's removals, a resident's response erased
     "retention_started",
     "retention_applied",

@@ -150,14 +150,21 @@ def db_downgrade(revision: str) -> None:
 @click.option("--seed", type=int, default=2026, show_default=True, help="Random seed, for repeatable answers")
 @click.option("--if-empty", is_flag=True, help="Do nothing if the database already holds a survey")
 def demo(n_responses: int, seed: int, if_empty: bool) -> None:
-    """Publish the demo survey and fill it with realistic synthetic answers that differ by district."""
-    from talking.demo import load_demo
+    """Publish the demo survey with realistic synthetic answers that differ by district, and a demo panel with
+    a members survey, its invitations and some answers."""
+    from talking.demo import load_demo, load_demo_panel
 
-    survey_id = asyncio.run(load_demo(Settings.from_env(), n_responses=n_responses, seed=seed, if_empty=if_empty))
+    settings = Settings.from_env()
+    survey_id = asyncio.run(load_demo(settings, n_responses=n_responses, seed=seed, if_empty=if_empty))
     if survey_id is None:
         click.echo("talking: the database already has surveys; demo not loaded")
     else:
         click.echo(f"talking: demo survey {survey_id} published with {n_responses:,} responses")
+        panel = asyncio.run(load_demo_panel(settings, seed=seed))
+        click.echo(
+            f"talking: demo panel of {panel.members:,} members; members survey {panel.survey_id} published, "
+            f"{panel.invited:,} invited (their emails queued), {panel.answered:,} answered"
+        )
 
 
 @db.command("retally")

@@ -7,10 +7,14 @@ also carry when they were made, so a link can expire (the join confirmation, the
 
 from __future__ import annotations
 
+import hmac
+import zlib
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
 
 # Longer than any token we make; a longer one is refused before any HMAC or decompression is done.
 MAX_TOKEN_CHARS = 1000
@@ -19,6 +23,35 @@ MAX_TOKEN_CHARS = 1000
 def sign_id(secret_key: str, purpose: str, value: int) -> str:
     """A URL-safe token carrying ``value`` for ``purpose``."""
     return URLSafeSerializer(secret_key, salt=purpose).dumps(value)
+
+
+def sign_ids(secret_key: str, purpose: str, values: Iterable[int]) -> dict[int, str]:
+    """``sign_id`` for many ids at once (a mailing to the whole panel): the same tokens, about ten times faster.
+
+    ``sign_id`` builds a serializer and goes through its JSON and compression layers for every id,
+    about 20 us each: 1.6 s of an 80,000-member mailing. An id's payload is its decimal digits (the
+    JSON of an int), so this signs that payload with the serializer's own signer and derived key,
+    once derived; the rare id whose digits the serializer would compress goes the slow way.
+    tests/unit/test_signed_tokens.py holds the two equal.
+    """
+    signer = URLSafeSerializer(secret_key, salt=purpose).make_signer()
+    if signer.digest_method().name != "sha1":  # itsdangerous' default, which the one-shot below assumes
+        return {value: sign_id(secret_key, purpose, value) for value in values}
+    key = signer.derive_key()
+    separator = signer.sep
+    signed = {}
+    for value in values:
+        digits = b"%d" % value
+        # zlib's six bytes of header and checksum alone keep ten digits or fewer from shrinking by two
+        # bytes, the serializer's test for compressing; longer ids (never a row id) go the slow way.
+        if len(digits) > 10 and len(zlib.compress(digits)) < len(digits) - 1:
+            signed[value] = sign_id(secret_key, purpose, value)
+            continue
+        payload = base64_encode(digits)
+        # hmac.digest with the name: OpenSSL's one-shot, not the pure-Python HMAC a digest function would get.
+        signature = base64_encode(hmac.digest(key, payload, "sha1"))
+        signed[value] = (payload + separator + signature).decode("ascii")
+    return signed
 
 
 def unsign_id(secret_key: str, purpose: str, token: str) -> int | None:

@@ -148,6 +148,13 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/staff" + S + "/report.csv"):                 row(303, 200, 200, 200, 303, 303),
     ("GET", "/staff" + S + "/report.xlsx"):                row(303, 200, 200, 200, 303, 303),
     ("GET", "/staff" + S + "/report.json"):                row(303, 200, 200, 200, 303, 303),
+    # --- invitations to members surveys (the open survey is for anyone with the link: 409)
+    ("POST", "/api/v1" + S + "/invitations"):              row(401, 403, 409, 409, 401, 401),
+    ("POST", "/api/v1" + S + "/reminders"):                row(401, 403, 409, 409, 401, 401),
+    ("GET", "/staff" + S + "/invitations"):                row(303, 403, 200, 200, 303, 303),
+    ("POST", "/staff" + S + "/invitations"):               row(303, 403, 409, 409, 303, 403),
+    ("GET", "/staff" + S + "/reminders"):                  row(303, 403, 200, 200, 303, 303),
+    ("POST", "/staff" + S + "/reminders"):                 row(303, 403, 409, 409, 303, 403),
     # --- the resident panel: staff import members (no file sent here: a clear 422)
     ("GET", "/staff/members"):                             row(303, 403, 200, 200, 303, 303),
     ("GET", "/staff/members/{member_id:int}"):             row(303, 403, 200, 200, 303, 303),

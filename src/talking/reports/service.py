@@ -27,6 +27,7 @@ from analysis.report import ReportSettings, build_report
 from analysis.schemas import Report, Share
 from talking.db.models import surveys
 from talking.errors import SurveyNotFound
+from talking.invitations.rates import ResponseRates, invited_count, rate_notes, response_rates_now
 from talking.reports.data import (
     SurveyFrame,
     load_comments,
@@ -64,6 +65,8 @@ class ReportInputs:
     previous: ReportInputs | None = None
     # Responses from a browser that had already answered this survey (households share devices).
     repeat_answers: int = 0
+    # A members survey's invitations and answers by district (None when nobody was invited).
+    rates: ResponseRates | None = None
 
 
 class ReportSurvey(msgspec.Struct, frozen=True):
@@ -143,7 +146,17 @@ def load_inputs(
         progress("previous wave")
         previous = _load_previous_wave(conn, frame.previous_wave_id, all_rows=all_rows)
     repeats = repeat_answers(conn, survey_id)
-    return ReportInputs(frame, stats, rows if len(rows) else None, comments, where, previous, repeats)
+    rates = response_rates_now(conn, survey_id)
+    return ReportInputs(
+        frame,
+        stats,
+        rows if len(rows) else None,
+        comments,
+        where,
+        previous,
+        repeats,
+        rates if rates.any_invited else None,
+    )
 
 
 def _load_previous_wave(conn: Connection, survey_id: int, *, all_rows: bool) -> ReportInputs:
@@ -208,6 +221,9 @@ def analyse(
             "already answered this survey. Households share devices, so they are kept and counted like any other."
         )
         method = msgspec.structs.replace(report.method, notes=[*report.method.notes, note])
+        report = msgspec.structs.replace(report, method=method)
+    if inputs.rates is not None:  # a members survey: who answered of those invited, and where it is low
+        method = msgspec.structs.replace(report.method, notes=[*report.method.notes, *rate_notes(inputs.rates)])
         report = msgspec.structs.replace(report, method=method)
     return SurveyReport(f, report, inputs.repeat_answers)
 
@@ -289,6 +305,8 @@ class _CacheKey(NamedTuple):
     respondents: int
     previous_wave_id: int | None
     previous_respondents: int | None
+    # Invitations sent change the method's response rates without any new answer.
+    invited: int = 0
 
     @property
     def previous(self) -> tuple[int | None, int | None]:
@@ -309,4 +327,5 @@ def _cache_key(conn: Connection, survey_id: int) -> _CacheKey:
         respondents(conn, survey_id),
         previous,
         None if previous is None else respondents(conn, previous),
+        invited_count(conn, survey_id),
     )
