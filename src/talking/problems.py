@@ -25,6 +25,8 @@ from talking.db.engine import DatabaseBusy
 from talking.errors import (
     FieldError,
     IdempotencyConflict,
+    InvitationRefused,
+    InvitationUsed,
     RulesBroken,
     SurveyNotFound,
     SurveyNotOpen,
@@ -130,6 +132,10 @@ def _domain_problem(exc: Exception, instance: str) -> Response[bytes] | None:
         return problem(
             422, "Nothing was changed: see errors.", slug="invalid-request", errors=exc.errors, instance=instance
         )
+    if isinstance(exc, InvitationRefused):
+        return problem(403, str(exc), slug="invitation-required", instance=instance)
+    if isinstance(exc, InvitationUsed):
+        return problem(409, str(exc), slug="already-answered", instance=instance)
     if isinstance(exc, IdempotencyConflict):
         return problem(
             422,
@@ -152,8 +158,10 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         return domain
     if isinstance(exc, SurveyNotFound):
         return _error_page(request, 404)
-    if isinstance(exc, WrongSurveyState | RulesBroken):
-        return _error_page(request, 409 if isinstance(exc, WrongSurveyState) else 422)
+    if isinstance(exc, WrongSurveyState | RulesBroken | InvitationUsed):
+        return _error_page(request, 422 if isinstance(exc, RulesBroken) else 409)
+    if isinstance(exc, InvitationRefused):
+        return _error_page(request, 403)
     if isinstance(exc, ValidationException):
         status, detail, errors = _validation_errors(exc)
         # Litestar also raises ValidationException for bad path/query parameters.
