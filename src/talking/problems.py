@@ -32,6 +32,7 @@ from talking.errors import (
     SurveyNotOpen,
     WrongSurveyState,
 )
+from talking.logs import loggable_path
 from talking.outages import RETRY_AFTER_SECONDS, SESSIONS, Outage, note_outage, outage_of
 from talking.rate_limits import RateLimited
 from talking.security import new_csp_nonce
@@ -204,7 +205,7 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         return _error_page(request, status)
     if (outage := outage_of(exc)) is not None:
         return outage_response(request, outage)
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    log.exception("unhandled error on %s %s", request.method, loggable_path(request.url.path), exc_info=exc)
     if wants_problem_json(request):
         return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong on our side; nothing was stored.")
     return _error_page(request, HTTP_500_INTERNAL_SERVER_ERROR)

@@ -88,7 +88,7 @@ async def answer_to_check(client: Client, survey_id: int, token: str) -> str:
     }
     while not url.endswith("/check"):
         page = url.rsplit("/", 1)[1]
-        sent = await post(client, url, answers[page])
+        sent = await post(client, url, {"answer": "Near the station"} if "/questions/" in url else answers[page])
         assert sent.status_code == 303, (page, sent.text[:2000])
         url = sent.headers["location"]
     check = await client.get(url)
