@@ -6,11 +6,13 @@ from the secret key, only its hash kept), so the residents' side can be tested a
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from talking.db.engine import create_engine
 from talking.db.models import invitations, members, surveys
 from talking.invitation_tokens import invitation_token, token_hash
 from talking.testing.surveys import publish_survey
@@ -81,3 +83,30 @@ async def invite_many(
             ],
         )
     return tokens
+
+
+def invite_many_at(database_url: str, secret_key: str, survey_id: int, districts: list[str], count: int) -> list[str]:
+    """``invite_many`` from code with no event loop running (the benchmarks): on an engine and a loop of its own."""
+
+    async def create() -> list[str]:
+        engine = create_engine(database_url)
+        try:
+            return await invite_many(engine, secret_key, survey_id, districts, count)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(create())
+
+
+def publish_members_survey_at(database_url: str, survey_id: int) -> None:
+    """Make a published survey a members survey, from code with no event loop running."""
+
+    async def change() -> None:
+        engine = create_engine(database_url)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(update(surveys).where(surveys.c.id == survey_id).values(audience="members"))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(change())
