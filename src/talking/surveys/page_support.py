@@ -14,6 +14,7 @@ from talking.reference import districts_by_code
 from talking.surveys.journey import QUESTION, Progress, reference_key
 from talking.surveys.schemas import Survey, SurveyQuestion
 from talking.surveys.services import utcnow
+from talking.templating import RememberedPage
 from talking.web.navigation import see_other
 
 Req = Request[Any, Any, Any]
@@ -82,7 +83,9 @@ def invited_start(survey: Survey, progress: Progress, details_url: str | None = 
         "started": progress.answered("issues"),
         "start_url": page_url(survey.id, progress.first_unanswered(survey)),
     }
-    return Template("surveys/invited.html", context=context)
+    # The same for everyone answering for one district, but for the link (shown only as escaped text):
+    # remembered, as the open survey's start page is (templating.RememberedPage).
+    return RememberedPage("surveys/invited.html", context=context, text=["details_url"] if details_url else [])
 
 
 def survey_not_found(_request: Req, _exc: SurveyNotFound) -> Response[Any]:
