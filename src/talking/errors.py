@@ -53,8 +53,8 @@ class WrongSurveyState(Exception):
 
 class InvitationRefused(Exception):
     """An answer to a members survey without a valid invitation for it: none given, unknown, forged,
-    for another survey, or its member's details erased. One refusal (403) for all of them, so that
-    nobody can learn from the answer whether a token was ever issued."""
+    for another survey, or its member's details erased. The API gives one refusal (403) for all of
+    them: a partner system needs to know the answer was not taken, not which reason applied."""
 
     def __init__(self, survey_id: int, detail: str) -> None:
         super().__init__(detail)
