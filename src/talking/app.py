@@ -58,6 +58,7 @@ from talking.surveys.about import AboutPages
 from talking.surveys.api import ReferenceController, ResponseController, document_answer_rules
 from talking.surveys.fast_pages import FastPages
 from talking.surveys.fast_submit import FastSubmit
+from talking.surveys.invited_pages import InvitedPages
 from talking.surveys.pages import ResidentPages
 from talking.surveys.preview import PreviewPages
 from talking.surveys.services import SurveyCatalogue
@@ -163,6 +164,7 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
             ReportController,
             ReportPages,
             ResidentPages,
+            InvitedPages,
             AboutPages,
             StaffPages,
             AdminPages,

@@ -24,6 +24,14 @@ request_id: ContextVar[str | None] = ContextVar("talking_request_id", default=No
 _CALLERS_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
 # The logger for one line per request (JSON logs only): method, path, status, time taken.
 access_log = logging.getLogger("talking.access")
+# An invitation's link carries its member's token in the path (/i/TOKEN, /i/TOKEN/details). A log
+# line keeping it would tie a member to when they came to answer: the token is left out.
+_INVITATION_PATH = re.compile(r"^/i/[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    """A request's path as the access log writes it: an invitation's token replaced by ``{token}``."""
+    return _INVITATION_PATH.sub("/i/{token}", path) if path.startswith("/i/") else path
 
 
 def request_id_from(headers: list[tuple[bytes, bytes]] | tuple[tuple[bytes, bytes], ...]) -> str:

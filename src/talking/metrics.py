@@ -117,12 +117,13 @@ class RequestMetrics:
             requests.labels(route, scope["method"], str(status)).inc()
             request_seconds.labels(route).observe(elapsed)
             if self.access_log:
+                path = logs.loggable_path(scope["path"])
                 logs.access_log.info(
                     "%s %s %d",
                     scope["method"],
-                    scope["path"],
+                    path,
                     status,
-                    extra={"method": scope["method"], "path": scope["path"], "status": status, "ms": elapsed * 1000},
+                    extra={"method": scope["method"], "path": path, "status": status, "ms": elapsed * 1000},
                 )
             logs.request_id.reset(token)
 

@@ -155,6 +155,8 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("POST", "/staff" + S + "/invitations"):               row(303, 403, 409, 409, 303, 403),
     ("GET", "/staff" + S + "/reminders"):                  row(303, 403, 200, 200, 303, 303),
     ("POST", "/staff" + S + "/reminders"):                 row(303, 403, 409, 409, 303, 403),
+    # --- an invitation's link (the path's token is not an invitation's: the page says the link does not work)
+    ("GET", "/i/{token:str}"):                             row(404, 404, 404, 404, 404, 404),
     # --- the resident panel: staff import members (no file sent here: a clear 422)
     ("GET", "/staff/members"):                             row(303, 403, 200, 200, 303, 303),
     ("GET", "/staff/members/{member_id:int}"):             row(303, 403, 200, 200, 303, 303),
