@@ -244,7 +244,8 @@ class PostgresCounts(_SqlCounts):
 
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__()
-        self.engine = engine
+        # Each statement is atomic on its own: in autocommit, one round trip instead of BEGIN, it and COMMIT.
+        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
@@ -254,7 +255,7 @@ class PostgresCounts(_SqlCounts):
         return (SQLAlchemyError, OSError)
 
     async def _execute(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-        async with self.engine.begin() as conn:
+        async with self.engine.connect() as conn:
             result = await conn.execute(text(sql), params)
             return [tuple(row) for row in result] if result.returns_rows else []
 
