@@ -59,6 +59,8 @@ class FastSubmit:
         self.catalogue = app.state.catalogue
         self.writer = app.state.writer
         self.limiter = app.state.rate_limiter
+        # The route's name as Litestar's router gives it (its path_template), for talking.metrics to count under.
+        self._route = app.asgi_router.handle_routing(path="/api/v1/surveys/1/responses", method="POST")[4]
         # What the app's before_send hooks add to an API response (the security headers). They are
         # the same for every response here, so they are worked out once, on the first 201.
         self._hook_headers: list[tuple[bytes, bytes]] | None = None
@@ -107,6 +109,7 @@ class FastSubmit:
             return await self.then(scope, _replay(body, receive), send)
 
         # Litestar's handler from here, in its order: the limit, the key, then the survey, then the answers.
+        scope["path_template"] = self._route  # type: ignore[typeddict-unknown-key]  # as Litestar's routing sets it
         refused: Response[Any] | Exception | None
         try:
             await self.limiter.hit(SUBMIT, scope)
