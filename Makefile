@@ -61,6 +61,8 @@ bench: install ## Run the benchmarks and print their figures
 	$(PY) benchmarks/rate_limits.py
 	$(PY) benchmarks/panel.py
 	$(PY) benchmarks/mail.py
+	$(PY) benchmarks/crime.py
+	$(PY) benchmarks/results.py
 
 lint: install ## ruff on the code, import-linter on the layers, hadolint on the Containerfile
 	$(BIN)/ruff check .

@@ -4,4 +4,6 @@ Imports only numpy, scikit-learn and msgspec; takes and returns msgspec Structs 
 Start at `analysis.report.build_report`.
 """
 
-VERSION = "analysis-1.0"
+# 1.1: county figures from the published districts only (no secondary suppression of districts);
+# raking by age band and sex.
+VERSION = "analysis-1.1"

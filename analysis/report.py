@@ -24,7 +24,7 @@ from analysis import VERSION
 from analysis.clusters import DistrictClusters
 from analysis.data import PickStats, Responses, cell_index, pick_stats
 from analysis.differences import versus_county
-from analysis.disclosure import primary, suppress_line
+from analysis.disclosure import primary, published_only
 from analysis.parts import group_name, opinion_part, pl_part, waves_part
 from analysis.ranking import BordaRanker, population_shares
 from analysis.schemas import ClusterGroup, Clusters, County, District, Method, Report
@@ -99,7 +99,19 @@ def build_report(
     total = int(district_n.sum())
     pop = None if population is None else np.asarray(population, float)
 
-    raker, cell_w, row_w = _weights(stats, responses, margins, margin_targets, s)
+    # Disclosure: the whole report is withheld below min_cell respondents in all; otherwise only
+    # the small districts are (primary suppression). Everything that follows, the county figures
+    # included, is computed from the published districts alone: no subtraction from a published
+    # figure can then recover a suppressed district, and no district with enough answers has to be
+    # hidden for another's sake (see analysis.disclosure).
+    too_few = total < s.min_cell
+    hidden = np.ones_like(district_n, dtype=bool) if too_few else primary(district_n, s.min_cell)
+    shown_stats, shown_rows = published_only(stats, responses, hidden)
+    shown_n = shown_stats.n.sum(axis=1)
+    nothing_shown = shown_n.sum() == 0
+    pop_shown = None if pop is None or nothing_shown else pop
+
+    raker, cell_w, row_w = _weights(shown_stats, shown_rows, margins, margin_targets, s)
     use_rows = use_rows or (row_w is not None and cell_w is None)
     weighted = cell_w is not None or row_w is not None
 
@@ -108,29 +120,33 @@ def build_report(
         return BordaRanker(s.alpha, s.interval, s.draws, s.stepdown, 3, seed)
 
     # the unweighted fit must not pick up weights carried by the rows
-    plain_rows = None if responses is None else msgspec.structs.replace(responses, weights=None)
-    plain = ranker(seeds[0]).fit(plain_rows if use_rows else stats.by_district(), population=pop)
+    plain_rows = None if shown_rows is None else msgspec.structs.replace(shown_rows, weights=None)
+    plain = ranker(seeds[0]).fit(plain_rows if use_rows else shown_stats.by_district(), population=pop_shown)
     heavy = None
     if weighted:
-        data = responses if use_rows else stats
-        heavy = ranker(seeds[1]).fit(data, weights=row_w if use_rows else cell_w, population=pop)
+        data = shown_rows if use_rows else shown_stats
+        heavy = ranker(seeds[1]).fit(data, weights=row_w if use_rows else cell_w, population=pop_shown)
     head = heavy or plain
 
-    # disclosure: the whole report is withheld below min_cell respondents in all
-    too_few = total < s.min_cell
-    hidden = np.ones_like(district_n, dtype=bool) if too_few else suppress_line(district_n, s.min_cell)
-
     pl_checks, county_pl = {}, None
-    if responses is not None and not too_few:
-        pl_checks, county_pl = pl_part(responses, codes, hidden, s, seeds[2])
+    if shown_rows is not None and not nothing_shown:
+        pl_checks, county_pl = pl_part(shown_rows, codes, hidden, s, seeds[2])
     districts = _districts(
-        plain, heavy, pop, district_n, hidden, pl_checks, codes, labels, district_codes, district_names, s
+        plain, heavy, pop_shown, district_n, hidden, pl_checks, codes, labels, district_codes, district_names, s
     )
-    county = _county(plain, head, pop, weighted, too_few, county_pl, codes, labels, s)
+    left_out = np.flatnonzero(hidden & (district_n > 0))
+    county = _county(plain, head, pop, weighted, nothing_shown, county_pl, codes, labels, s)
+    county = msgspec.structs.replace(
+        county,
+        left_out=[district_codes[d] for d in left_out],
+        left_out_responses=int(district_n[left_out].sum()),
+    )
 
     clusters = _clusters(head.districts_, district_n, hidden, codes, labels, district_codes, s, seeds[5])
     opinion = None
-    if responses is not None and not too_few:
+    # opinion groups are a district x group cross-table over every respondent: secondary
+    # suppression inside the table protects the suppressed districts' cells
+    if responses is not None and not nothing_shown:
         opinion = opinion_part(responses, codes, labels, district_codes, hidden, s, seeds[3])
     themes = []
     if comments:
@@ -139,12 +155,19 @@ def build_report(
         else:  # without districts no quote can be shown safely once any district is hidden
             quotable = np.full(len(comments), not hidden.any())
         themes = comment_themes(list(comments), s.n_themes, quotable=quotable, random_state=seeds[4])
-    waves = None if previous is None or too_few else waves_part(previous, county, districts, codes, s)
+    waves = None if previous is None or nothing_shown else waves_part(previous, county, districts, codes, s)
+    method = _method(s, raker, margins, row_w is not None, county.weighting)
+    notes = [*method.notes, *_left_out_notes(left_out, district_n, district_names, total)]
+    if raker is not None:
+        unknown, unknown_all = unknown_traits(shown_stats)
+        notes.append(_unknown_note(unknown, unknown_all, int(shown_n.sum())))
+        method = msgspec.structs.replace(method, unknown_traits=unknown, unknown_on_every_margin=unknown_all)
+    method = msgspec.structs.replace(method, notes=notes)
 
     return Report(
         responses=total,
         max_picks=top,
-        method=_method(s, raker, margins, row_w is not None, county.weighting),
+        method=method,
         county=county,
         districts=districts,
         clusters=clusters,
@@ -164,8 +187,12 @@ def _weights(stats, responses, margins, margin_targets, s: ReportSettings):
         raker.fit_cells(stats.n, stats.cell_levels, [np.asarray(margin_targets[m]) for m in margins])
         row_w = None
         if s.interval == "bootstrap":
-            cell, _ = cell_index(responses.traits, margins, len(responses))
-            row_w = raker.cell_weights_[responses.district, cell]
+            # the rows' own cells, placed among the statistics' (made from every row, so the
+            # published rows may lack a combination only a suppressed district had)
+            cell, levels = cell_index(responses.traits, margins, len(responses))
+            where = {tuple(row): k for k, row in enumerate(stats.cell_levels.tolist())}
+            at = np.array([where[tuple(row)] for row in levels.tolist()], dtype=np.int64)
+            row_w = raker.cell_weights_[responses.district, at[cell]]
         return raker, raker.cell_weights_, row_w
     if responses is not None and responses.weights is not None:
         return None, None, responses.weights
@@ -174,20 +201,19 @@ def _weights(stats, responses, margins, margin_targets, s: ReportSettings):
 
 def _districts(plain, heavy, pop, district_n, hidden, pl_checks, codes, labels, district_codes, district_names, s):
     """Every district's results, or its suppression."""
-    first_hidden = primary(district_n, s.min_cell)
     # each table is compared with the county beside it: pooled respondents for the unweighted
     # table; population shares (or, without them, shares of weight) for the weighted one
-    plain_vs = _versus(plain.districts_, district_n / max(district_n.sum(), 1), s)
+    shown_n = np.where(hidden, 0, district_n)
+    plain_vs = _versus(plain.districts_, shown_n / max(shown_n.sum(), 1), s)
     heavy_vs = None
     if heavy is not None:
         denominator = heavy.districts_.moments.denominator
-        shares = population_shares(pop, district_n) if pop is not None else denominator / max(denominator.sum(), 1)
+        shares = population_shares(pop, shown_n) if pop is not None else denominator / max(denominator.sum(), 1)
         heavy_vs = _versus(heavy.districts_, shares, s)
     out = []
     for d, (code, name) in enumerate(zip(district_codes, district_names, strict=True)):
         if hidden[d]:
-            why = "primary" if first_hidden[d] else "secondary"
-            out.append(District(code, name, None, True, why, False, None, None, []))
+            out.append(District(code, name, None, True, "primary", False, None, None, []))
             continue
         if district_n[d] == 0:  # no answers: nothing to estimate, nothing to hide
             out.append(District(code, name, 0, False, None, True, 0.0, None, []))
@@ -216,21 +242,28 @@ def _districts(plain, heavy, pop, district_n, hidden, pl_checks, codes, labels, 
 
 
 def _county(plain, head, pop, weighted, too_few, county_pl, codes, labels, s) -> County:
-    """County tables: pooled respondents, and population-weighted (or pooled weighted) beside it."""
+    """County tables from the published districts: pooled respondents, and population-weighted
+    (or pooled weighted) beside it. too_few: no published district has answers, so no tables."""
     if pop is not None:
-        county_w = issue_table(head.county_weighted_, 0, codes, labels, "combined", s.flag_base)
         how = "districts combined with population shares" + (" (raked within district)" if weighted else "")
     elif weighted:
-        county_w = issue_table(head.county_, 0, codes, labels, "weight", s.flag_base)
         how = "respondents pooled, weighted within district"
     else:
-        county_w, how = None, "not given: no population"
+        how = "not given: no population"
+    if too_few:
+        return County(responses=int(plain.county_.moments.n[0]), unweighted=None, weighted=None, weighting=how)
+    if pop is not None:
+        county_w = issue_table(head.county_weighted_, 0, codes, labels, "combined", s.flag_base)
+    elif weighted:
+        county_w = issue_table(head.county_, 0, codes, labels, "weight", s.flag_base)
+    else:
+        county_w = None
     return County(
         responses=int(plain.county_.moments.n[0]),
-        unweighted=None if too_few else issue_table(plain.county_, 0, codes, labels, "count", s.flag_base),
-        weighted=None if too_few else county_w,
+        unweighted=issue_table(plain.county_, 0, codes, labels, "count", s.flag_base),
+        weighted=county_w,
         weighting=how,
-        plackett_luce=None if too_few else county_pl,
+        plackett_luce=county_pl,
     )
 
 
@@ -275,17 +308,20 @@ def _method(s: ReportSettings, raker, margins, row_weights: bool, county_how: st
         "Rank ranges: simultaneous confidence sets for all ranks in an area (Mogstad, Romano, Shaikh "
         "and Wilhelm 2023), max-|t| over all pairwise differences of mean points"
         + (", step-down." if s.stepdown else "."),
-        f"Districts with 1 to {s.min_cell - 1} respondents are suppressed; if that leaves exactly one "
-        "suppressed district, the next smallest is suppressed too. The same rule applies to every row "
-        "and column of opinion-group-by-district counts.",
+        f"Districts with 1 to {s.min_cell - 1} respondents are suppressed: none of their figures is shown. "
+        "County figures are computed from the published districts only, so no subtraction from them "
+        "recovers a suppressed district and no district with enough answers is hidden for another's sake. "
+        "Opinion-group-by-district counts keep secondary suppression: in every row and column with exactly "
+        "one suppressed cell, the next smallest is suppressed too.",
         f"Estimates on fewer than {s.flag_base} respondents (or effective respondents) are flagged.",
         "Plackett-Luce: top-N lists as successive first choices among all issues not yet picked; "
         f"an issue is flagged when its PL rank is outside Borda's rank range on the same rows (at most "
         f"{s.pl_sample} per area, a random sample where there are more).",
         "District against county: difference in priority score, z-test with the district's own "
         f"share of the county taken into account, {s.county_adjustment} across issues.",
-        "Raking: a respondent whose value on a margin is unknown sits out that margin's adjustment, so "
-        "targets are met among those who answered; weights are capped and rescaled to mean 1 per district.",
+        "Raking: a respondent whose value on a margin is unknown (not given, or prefer not to say) sits out "
+        "that margin's adjustment and is raked on the margins they did give, so targets are met among those "
+        "who answered; one who gave none keeps weight 1. Weights are capped and rescaled to mean 1 per district.",
         f"District groups: Ward clustering of priority-score profiles, 2 to {s.max_groups} groups by "
         f"silhouette; 'no distinct groups' unless the best silhouette is at least {s.cluster_threshold} and "
         "above what sampling noise alone reaches 95% of the time.",
@@ -307,4 +343,32 @@ def _method(s: ReportSettings, raker, margins, row_weights: bool, county_how: st
         multiple_comparisons=f"county: {s.county_adjustment}; waves: {s.wave_adjustment}; opinion groups: holm",
         cluster_threshold=s.cluster_threshold,
         notes=notes,
+    )
+
+
+def _left_out_notes(left_out: np.ndarray, district_n: np.ndarray, names: list[str], total: int) -> list[str]:
+    """The districts the county figures leave out, and how many answers that is (none: no note)."""
+    if left_out.size == 0:
+        return []
+    which = ", ".join(f"{names[d]} ({int(district_n[d]):,})" for d in left_out)
+    answers = int(district_n[left_out].sum())
+    return [
+        f"County figures leave out {left_out.size} suppressed district{'s' if left_out.size > 1 else ''} "
+        f"with {answers:,} of the {total:,} answers: {which}."
+    ]
+
+
+def unknown_traits(stats: PickStats) -> tuple[dict[str, int], int]:
+    """Respondents who did not give each margin, and who gave none of them."""
+    levels, n = stats.cell_levels, stats.n.sum(axis=0)
+    unknown = {m: int(n[levels[:, k] < 0].sum()) for k, m in enumerate(stats.margins)}
+    return unknown, int(n[(levels < 0).all(axis=1)].sum()) if stats.margins else 0
+
+
+def _unknown_note(unknown: dict[str, int], unknown_all: int, respondents: int) -> str:
+    """In words: who sat out which margin of the raking."""
+    each = "; ".join(f"{count:,} did not give {margin}" for margin, count in unknown.items())
+    return (
+        f"Of the {respondents:,} respondents weighted, {each}; each sits out only that margin. "
+        f"{unknown_all:,} gave none of them and keep weight 1."
     )

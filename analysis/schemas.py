@@ -71,13 +71,16 @@ class PlackettLuceCheck(msgspec.Struct, frozen=True):
 
 
 class County(msgspec.Struct, frozen=True):
-    """County figures: pooled respondents, and districts combined with population shares."""
+    """County figures from the published districts: pooled respondents, and districts combined
+    with population shares. Suppressed districts are left out, so no subtraction recovers them."""
 
-    responses: int
+    responses: int  # answers in the published districts
     unweighted: IssueTable | None
     weighted: IssueTable | None
     weighting: str  # how `weighted` was formed
     plackett_luce: PlackettLuceCheck | None = None
+    left_out: list[str] = msgspec.field(default_factory=list)  # codes of suppressed districts with answers
+    left_out_responses: int = 0  # their answers, not in any county figure
 
 
 class District(msgspec.Struct, frozen=True):
@@ -87,6 +90,8 @@ class District(msgspec.Struct, frozen=True):
     name: str
     responses: int | None  # None when suppressed
     suppressed: bool
+    # "primary": fewer than min_cell answers. "secondary" (hidden to cover another district) is
+    # made only by analysis-1.0; kept so that its stored reports still decode.
     suppression: Literal["primary", "secondary"] | None
     flagged: bool
     effective_n: float | None
@@ -212,6 +217,9 @@ class Method(msgspec.Struct, frozen=True):
     multiple_comparisons: str
     cluster_threshold: float
     notes: list[str]
+    # Respondents (in published districts) who did not give each raking margin, and who gave none.
+    unknown_traits: dict[str, int] = msgspec.field(default_factory=dict)
+    unknown_on_every_margin: int = 0
 
 
 class Report(msgspec.Struct, frozen=True):

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -325,9 +325,19 @@ def run_loop(coroutine: Coroutine[Any, Any, T]) -> T:
     return uvloop.run(coroutine)
 
 
-def parse_arguments(doc: str, concurrency: str, concurrency_help: str) -> argparse.Namespace:
-    """The options of a load benchmark; ``concurrency`` names how many clients send at once (64 unless told)."""
+def parse_arguments(
+    doc: str,
+    concurrency: str,
+    concurrency_help: str,
+    extra: Sequence[tuple[tuple[str, ...], dict[str, Any]]] = (),
+) -> argparse.Namespace:
+    """The options of a load benchmark; ``concurrency`` names how many clients send at once (64 unless told).
+
+    ``extra``: a benchmark's own options, as (names, keyword arguments) for ``add_argument``.
+    """
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    for names, options in extra:
+        parser.add_argument(*names, **options)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes [1]")
     parser.add_argument(concurrency, type=int, default=64, help=concurrency_help)
@@ -369,12 +379,14 @@ def run_benchmark(
     *,
     detail: str = "",
     setting: str,
+    prepare: Callable[[str, int], None] | None = None,
 ) -> int:
     """Run a load benchmark from a fresh database to the closing check; the exit status (1: check failed).
 
     A fresh database with the benchmark survey, a server on it, ``drive(server, survey_id, args)``
     under it, then the figures (``setting`` says how the load was sent) and the check of the database
-    against the tally. ``detail`` goes on the first line.
+    against the tally. ``detail`` goes on the first line. ``prepare(database_url, survey_id)``, if
+    given, runs before the server starts (the invited journey's members and invitations).
     """
     load_before = load_average()
     workdir = Path(tempfile.mkdtemp(prefix=f"talking-{name}-"))
@@ -382,6 +394,8 @@ def run_benchmark(
     try:
         with fresh_database(args.database, workdir, POSTGRES_ADMIN_URL) as database:
             survey_id = publish_benchmark_survey(database.url)
+            if prepare is not None:
+                prepare(database.url, survey_id)
             with live_server(database.url, workdir, args.workers, extra_env=rate_limits_env(args)) as server:
                 limits = f", rate limits on ({args.rate_limits})" if args.rate_limits else ", rate limits off"
                 print(

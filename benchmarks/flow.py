@@ -14,6 +14,12 @@ confirmation page (same count, and every reference shown exists), or the script 
 
     .venv/bin/python benchmarks/flow.py                      # SQLite, 1 worker, 64 residents, 10 s
     .venv/bin/python benchmarks/flow.py --workers 2 --database postgres
+    .venv/bin/python benchmarks/flow.py --invited                   # a members survey, each journey from /i/TOKEN
+
+With ``--invited`` the survey is for invited panel members: before the server starts, --invitations
+members (in the 14 districts in turn) are each invited, and every journey starts from a link of its
+own, /i/TOKEN, instead of the start page. The membership gives the district, so that page is skipped.
+The check then also counts the invitations used: exactly one per stored response.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import re
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 from urllib.parse import urlencode, urljoin, urlsplit
@@ -42,9 +49,11 @@ from common import (
     run_benchmark,
 )
 
+from talking.reference import districts
 from talking.surveys.references import REFERENCE_PATTERN
 from talking.testing.databases import Database
-from talking.testing.server import LiveServer
+from talking.testing.invitations import invite_many_at, publish_members_survey_at
+from talking.testing.server import LIVE_SERVER_SECRET_KEY, LiveServer
 
 REFERENCE = re.compile(rf"\b{REFERENCE_PATTERN}\b")
 
@@ -206,6 +215,7 @@ class FlowTally(Tally):
     failures: Counter[str] = field(default_factory=Counter)
     statuses: Counter[int] = field(default_factory=Counter)  # every response, whole run
     unknown_outcomes: int = 0  # journeys cut off while submitting: stored or not, nobody was told
+    invited: bool = False  # --invited: each journey from an invitation's link
 
     def trouble(self) -> str:
         return f"failures {sum(self.failures.values())}"
@@ -242,6 +252,13 @@ class FlowTally(Tally):
             problems.append(f"stored {len(stored):,} responses but {len(shown):,} journeys finished")
         if channels := {channel for _reference, channel in rows} - {"web"}:
             problems.append(f"responses on other channels: {channels}")
+        if self.invited:
+            ((used,),) = database.query(
+                "SELECT count(*) FROM invitations WHERE survey_id = ? AND used_on IS NOT NULL", (survey_id,)
+            )
+            print(f"  invitations used: {used:,}")
+            if used != len(stored):
+                problems.append(f"{used:,} invitations used for {len(stored):,} stored responses")
         print(
             f"  stored {len(stored):,} responses / {len(shown):,} journeys reached the confirmation page"
             + (f" ({self.unknown_outcomes} cut off while submitting)" if self.unknown_outcomes else "")
@@ -255,10 +272,17 @@ class Resident:
     them) and an empty cookie jar."""
 
     def __init__(
-        self, server: LiveServer, tally: FlowTally, survey_id: int, max_picks: int, rng: random.Random
+        self,
+        server: LiveServer,
+        tally: FlowTally,
+        survey_id: int,
+        max_picks: int,
+        rng: random.Random,
+        links: Iterator[str] | None = None,
     ) -> None:
         self.server, self.tally = server, tally
         self.survey_id, self.max_picks, self.rng = survey_id, max_picks, rng
+        self.links = links  # --invited: the invitations' tokens, one per journey, shared by every resident
         self.connection: Connection | None = None
         self.cookies: dict[str, str] = {}
         self.host_header = f"Host: {server.host}:{server.port}\r\n".encode()
@@ -318,6 +342,11 @@ class Resident:
         self.cookies = {}
         self.hang_up()  # the last resident has gone
         url = f"/surveys/{self.survey_id}"
+        if self.links is not None:
+            token = next(self.links, None)
+            if token is None:
+                raise JourneyFailed("start", 0, "no invitations left: run with more --invitations")
+            url = f"/i/{token}"
         status, _head, page = await self.request("GET", url, "start")
         if status != 200:
             raise JourneyFailed("start", status)
@@ -383,11 +412,14 @@ def _step(url: str) -> str:
 class Residents:
     """Residents answering at once, each journey after journey until the run drains."""
 
-    def __init__(self, server: LiveServer, survey_id: int, max_picks: int, args: argparse.Namespace) -> None:
-        self.tally = FlowTally()
+    def __init__(
+        self, server: LiveServer, survey_id: int, max_picks: int, args: argparse.Namespace, links: list[str]
+    ) -> None:
+        self.tally = FlowTally(invited=args.invited)
         rng = random.Random(args.seed)
+        shared = iter(links) if args.invited else None
         self.residents = [
-            Resident(server, self.tally, survey_id, max_picks, random.Random(rng.random()))
+            Resident(server, self.tally, survey_id, max_picks, random.Random(rng.random()), shared)
             for _ in range(args.residents)
         ]
         self.loops: list[asyncio.Task[None]] = []
@@ -429,22 +461,46 @@ class Residents:
             resident.hang_up()
 
 
+# --invited: the tokens of the invitations made before the server starts, in the order journeys take them.
+_LINKS: list[str] = []
+
+
+def invite_members(database_url: str, survey_id: int, count: int) -> None:
+    """Make the survey a members survey and invite ``count`` new members to it (before the server starts)."""
+    started = time.perf_counter()
+    publish_members_survey_at(database_url, survey_id)
+    codes = [district.code for district in districts()]
+    _LINKS.extend(invite_many_at(database_url, LIVE_SERVER_SECRET_KEY, survey_id, codes, count))
+    print(f"invited {count:,} members in {time.perf_counter() - started:.1f} s", flush=True)
+
+
 def drive(server: LiveServer, survey_id: int, args: argparse.Namespace) -> Tally:
     """Residents answering the survey at once: warm up, measure, then let journeys under way finish."""
     survey = server.get_json(f"/api/v1/surveys/{survey_id}")
-    return measure(server, args, lambda: Residents(server, survey_id, survey["max_picks"], args))  # type: ignore[index]
+    max_picks: int = survey["max_picks"]  # type: ignore[index]
+    return measure(server, args, lambda: Residents(server, survey_id, max_picks, args, _LINKS))
 
 
 def main() -> int:
     """Run the benchmark; exit 1 if the stored responses are not the finished journeys."""
-    args = parse_arguments(__doc__, "--residents", "residents answering at once [64]")
+    args = parse_arguments(
+        __doc__,
+        "--residents",
+        "residents answering at once [64]",
+        extra=[
+            (("--invited",), {"action": "store_true", "help": "a members survey, each journey from /i/TOKEN"}),
+            (("--invitations",), {"type": int, "default": 30_000, "help": "members invited with --invited [30000]"}),
+        ],
+    )
     sessions = "Redis" if os.environ.get("TALKING_REDIS_URL") else "the database"
+    invited = ", invited (each journey from /i/TOKEN)" if args.invited else ""
     return run_benchmark(
         "flow",
         args,
         drive,
-        detail=f", {args.residents} residents",
-        setting=f"{args.residents} residents at once, sessions in {sessions}",
+        detail=f", {args.residents} residents{invited}",
+        setting=f"{args.residents} residents at once{invited}, sessions in {sessions}",
+        prepare=(lambda url, survey_id: invite_members(url, survey_id, args.invitations)) if args.invited else None,
     )
 
 

@@ -1,9 +1,12 @@
-"""How long does importing the messaging service's members take, and is every good row stored?
+"""How long do importing the messaging service's members and inviting them all to a survey take?
 
 Generates an export like the real one (80,000 residents by default: postcodes for most, district
 names for some, about-you for seven in ten, a few bad rows and duplicates), runs
 `talking members import FILE` as an operator would, on a fresh database, and prints the wall time,
-rows per second and what was stored. Exits 1 if the members stored are not the good rows.
+rows per second and what was stored. Then publishes a members survey and invites the whole panel
+(talking.invitations.services.send_invitations, as the API and the staff page do: every invitation
+row and its email in the outbox, one transaction), and prints how long that took. Exits 1 if the
+members stored are not the good rows, or not every one of them got an invitation and an email.
 
     .venv/bin/python benchmarks/panel.py                       # SQLite, 80,000 rows
     .venv/bin/python benchmarks/panel.py --database postgres --rows 100000
@@ -12,6 +15,7 @@ rows per second and what was stored. Exits 1 if the members stored are not the g
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import os
 import random
@@ -25,8 +29,11 @@ from pathlib import Path
 
 from common import POSTGRES_ADMIN_URL, load_average
 
+from talking.db.engine import create_engine, immediate
+from talking.invitations.services import send_invitations
 from talking.reference import AGE_BANDS, SEXES, districts
 from talking.testing.databases import fresh_database
+from talking.testing.surveys import publish_survey
 
 
 def postcodes() -> list[str]:
@@ -56,6 +63,25 @@ def write_export(path: Path, rows: int, seed: int) -> int:
             about = [rng.choice(AGE_BANDS).code, rng.choice(SEXES).label] if rng.random() < 0.7 else ["", ""]
             writer.writerow([email, *where, *about])
     return len(good)
+
+
+async def invite_everyone(database_url: str) -> tuple[float, float, int]:
+    """Publish a members survey and invite the whole panel in one transaction: (seconds, CPU seconds, invited).
+
+    The CPU seconds are this process's (with SQLite, the database's work too: it runs in this process's
+    aiosqlite thread), a figure that a machine shared with other work changes far less than the wall time.
+    """
+    engine = create_engine(database_url)
+    try:
+        survey_id = await publish_survey(engine, audience="members")
+        started, cpu = time.perf_counter(), time.process_time()
+        async with immediate(engine).begin() as conn:
+            invited = await send_invitations(
+                conn, survey_id, base_url="https://talking.example.gov.uk", secret_key="benchmark-secret-key"
+            )
+        return time.perf_counter() - started, time.process_time() - cpu, invited
+    finally:
+        await engine.dispose()
 
 
 def main() -> int:
@@ -89,13 +115,22 @@ def main() -> int:
             )
             elapsed = time.perf_counter() - started
             stored = database.query("SELECT count(*) FROM members WHERE status = 'active'")[0][0]
+            invite_seconds, invite_cpu, invited = asyncio.run(invite_everyone(database.url))
+            rows = database.query("SELECT count(*) FROM invitations")[0][0]
+            emails = database.query("SELECT count(*) FROM mail_outbox WHERE kind = 'invitation'")[0][0]
         summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "(nothing printed)"
         print(f"\n  import: {elapsed:.1f} s wall ({args.rows / elapsed:,.0f} rows/s), exit {done.returncode}")
         print(f"  the command said: {summary}")
         print(f"  stored {stored:,} active members / {good:,} good rows in the file")
         ok = done.returncode == 0 and stored == good
         print("  check: stored == good rows" + (" ok" if ok else " FAILED"))
-        return 0 if ok else 1
+        print(
+            f"\n  invitations: {invite_seconds:.2f} s wall, {invite_cpu:.2f} s CPU of this process, for {invited:,}"
+            f" members ({invited / invite_seconds:,.0f}/s): {rows:,} invitation rows, {emails:,} emails queued"
+        )
+        invited_all = invited == rows == emails == stored
+        print("  check: invited == invitation rows == emails == members" + (" ok" if invited_all else " FAILED"))
+        return 0 if ok and invited_all else 1
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -25,10 +25,15 @@ from talking import __version__, logs, retention
 from talking.auth.admin import AdminPages
 from talking.auth.middleware import ABSOLUTE_LIFETIME_SECONDS, PrincipalMiddleware, SessionConfig
 from talking.auth.pages import StaffPages
+from talking.crime.pages import CrimePages
 from talking.db.engine import create_engine, immediate
 from talking.health import healthz
+from talking.invitations.api import InvitationController
+from talking.invitations.pages import InvitationPages
 from talking.mail.background import BackgroundSender
 from talking.members.directory_pages import MemberDirectoryPages
+from talking.members.join_pages import JoinPages
+from talking.members.manage_pages import ManagePages
 from talking.members.pages import MemberPages
 from talking.members.unsubscribe_pages import UnsubscribePages
 from talking.metrics import RequestMetrics
@@ -45,6 +50,11 @@ from talking.reports.api import ReportController, document_report_formats
 from talking.reports.html import standalone_context
 from talking.reports.pages import ReportPages
 from talking.reports.service import ReportCache, report_settings
+from talking.results.api import ResultsController
+from talking.results.cache import ResultsCache
+from talking.results.fast_pages import FastResults
+from talking.results.pages import ResultsPages
+from talking.results.staff_pages import ResultsStaffPages
 from talking.security import CspNonceMiddleware, security_headers
 from talking.sessions import DatabaseStore
 from talking.settings import Settings
@@ -52,6 +62,7 @@ from talking.surveys.about import AboutPages
 from talking.surveys.api import ReferenceController, ResponseController, document_answer_rules
 from talking.surveys.fast_pages import FastPages
 from talking.surveys.fast_submit import FastSubmit
+from talking.surveys.invited_pages import InvitedPages
 from talking.surveys.pages import ResidentPages
 from talking.surveys.preview import PreviewPages
 from talking.surveys.services import SurveyCatalogue
@@ -63,8 +74,9 @@ from talking.web.request_bodies import MAX_BODY_BYTES, StrictRequest
 # Built by scripts/build_assets.py from GOV.UK Frontend and our Sass; served at /assets/.
 STATIC_DIR = Path(__file__).parent / "static"
 
-# Paths that never need a session: the JSON API authenticates with bearer tokens.
-SESSIONLESS_PATHS = ["^/api/", "^/healthz$", "^/assets/", "^/schema"]
+# Paths that never need a session: the JSON API authenticates with bearer tokens; public results
+# are the same for everyone (so each worker can remember them whole).
+SESSIONLESS_PATHS = ["^/api/", "^/healthz$", "^/assets/", "^/schema", "^/results(/|$)"]
 
 
 _APP_NUMBERS = itertools.count(1)
@@ -152,11 +164,13 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
             ReferenceController,
             ResponseController,
             QuestionnaireController,
+            InvitationController,
             ReportController,
             ReportPages,
             PackController,
             PackPages,
             ResidentPages,
+            InvitedPages,
             AboutPages,
             StaffPages,
             AdminPages,
@@ -164,10 +178,17 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
             PreviewPages,
             MemberPages,
             MemberDirectoryPages,
+            CrimePages,
+            InvitationPages,
             create_static_files_router(
                 path="/assets", directories=[STATIC_DIR], name="assets", file_system=AssetFiles()
             ),
             UnsubscribePages,
+            ResultsController,
+            ResultsPages,
+            ResultsStaffPages,
+            JoinPages,
+            ManagePages,
         ],
         plugins=[SQLAlchemyPlugin(config=sqlalchemy)],
         state=State(
@@ -177,6 +198,7 @@ def create_app(settings: Settings | None = None, *, daily_jobs: bool = False) ->
                 "catalogue": catalogue,
                 "writer": writer,
                 "reports": reports,
+                "results": ResultsCache(engine),
                 # Packs draw the report's partials, which are the report feature's page code: handed in here.
                 "pack_partials": standalone_context,
                 "pack_files": RenderedPacks(),
@@ -223,7 +245,8 @@ def create_asgi_app(settings: Settings | None = None) -> RequestMetrics:
     """What `talking serve` runs: the app, with the fast paths for residents in front.
 
     Submissions through the API and the pages of the resident journey are the routes under load;
-    see surveys/fast_submit.py and surveys/fast_pages.py for why and what they reuse. Tests that
+    see surveys/fast_submit.py and surveys/fast_pages.py for why and what they reuse. Public results
+    pages this worker already rendered are sent by results/fast_pages.py. Tests that
     drive the app in-process use create_app and so Litestar's handlers alone, except where they
     compare the two.
     """
@@ -233,7 +256,7 @@ def create_asgi_app(settings: Settings | None = None) -> RequestMetrics:
     # Outermost, so that requests the fast paths answer are counted too (talking.metrics).
     return RequestMetrics(
         app,
-        FastSubmit(app, then=FastPages(app)),
+        FastSubmit(app, then=FastResults(app, then=FastPages(app))),
         token=settings.metrics_token,
         access_log=settings.log_format == "json",
     )

@@ -34,10 +34,22 @@ ACTIONS = (
     "members_searched",
     "member_viewed",
     "member_erased",
+    # talking.invitations: a round of invitations or reminders for a members survey (counts, never who)
+    "invitations_sent",
+    "reminders_sent",
     # talking.retention: a daily run claimed by a worker, a run's removals, a resident's response erased
     "retention_started",
     "retention_applied",
     "response_erased",
+    # talking.crime: a police.uk file imported (by the command or the upload page)
+    "crime_imported",
+    # talking.results: public results, their quotes and partners' updates
+    "results_published",
+    "results_withdrawn",
+    "quote_approved",
+    "quote_removed",
+    "results_update_added",
+    "results_update_removed",
     # talking.packs: a report frozen as a Strategic Assessment pack
     "pack_made",
 )

@@ -18,6 +18,7 @@ from talking.cli_operations import (
     responses,
     retention_group,
 )
+from talking.crime import commands as crime_commands
 from talking.mail import commands as mail_commands
 from talking.mail import transport as mail_transport
 from talking.members import commands as members_commands
@@ -150,14 +151,21 @@ def db_downgrade(revision: str) -> None:
 @click.option("--seed", type=int, default=2026, show_default=True, help="Random seed, for repeatable answers")
 @click.option("--if-empty", is_flag=True, help="Do nothing if the database already holds a survey")
 def demo(n_responses: int, seed: int, if_empty: bool) -> None:
-    """Publish the demo survey and fill it with realistic synthetic answers that differ by district."""
-    from talking.demo import load_demo
+    """Publish the demo survey with realistic synthetic answers that differ by district, and a demo panel with
+    a members survey, its invitations and some answers."""
+    from talking.demo import load_demo, load_demo_panel
 
-    survey_id = asyncio.run(load_demo(Settings.from_env(), n_responses=n_responses, seed=seed, if_empty=if_empty))
+    settings = Settings.from_env()
+    survey_id = asyncio.run(load_demo(settings, n_responses=n_responses, seed=seed, if_empty=if_empty))
     if survey_id is None:
         click.echo("talking: the database already has surveys; demo not loaded")
     else:
         click.echo(f"talking: demo survey {survey_id} published with {n_responses:,} responses")
+        panel = asyncio.run(load_demo_panel(settings, seed=seed))
+        click.echo(
+            f"talking: demo panel of {panel.members:,} members; members survey {panel.survey_id} published, "
+            f"{panel.invited:,} invited (their emails queued), {panel.answered:,} answered"
+        )
 
 
 @db.command("retally")
@@ -211,6 +219,7 @@ def report(survey_id: int, fmt: str, out: str, bootstrap: bool, draws: int, seed
     from talking.errors import SurveyNotFound
     from talking.reports import service
     from talking.reports.api import report_file
+    from talking.reports.recorded_crime import with_recorded_crime_sync
 
     steps = ["survey definition", "running tallies", "sample of respondents", "sample of comments", "analysis"]
     with tqdm(total=len(steps) + 1, desc="report", unit="step") as bar:
@@ -228,6 +237,7 @@ def report(survey_id: int, fmt: str, out: str, bootstrap: bool, draws: int, seed
         async def build(conn):
             inputs = await conn.run_sync(service.load_inputs, survey_id, progress=progress, all_rows=bootstrap)
             built = await asyncio.to_thread(service.analyse, inputs, method, progress=progress)
+            built = await conn.run_sync(with_recorded_crime_sync, built)
             await audit.record(
                 conn,
                 "report_exported",
@@ -279,6 +289,7 @@ def _steps(bar, expected: list[str] | None = None):
 main.add_command(users)
 main.add_command(tokens)
 main.add_command(members_commands.members)
+main.add_command(crime_commands.crime)
 main.add_command(mail_commands.mail)
 main.add_command(packs_commands.packs)
 

@@ -1,4 +1,4 @@
-"""The demo: a published "top five issues" survey with realistic synthetic answers.
+"""The demo: a published "top five issues" survey with realistic synthetic answers, and a demo panel.
 
 Answers come from a Plackett-Luce model whose issue worths differ by district (a seaside town
 worries about drugs and alcohol, a rural valley about speeding and rural crime), so every
@@ -7,14 +7,20 @@ district-level view in the demo has something true to show.
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 from tqdm import tqdm
 
 from talking.db.engine import create_engine, immediate
-from talking.db.models import surveys
+from talking.db.models import invitations, surveys
+from talking.invitations.services import send_invitations
+from talking.members.schemas import MemberRow
+from talking.members.services import import_members
 from talking.questionnaires.schemas import SurveyCreate
 from talking.questionnaires.services import create_survey, publish
 from talking.reference import AGE_BANDS, PREFER_NOT_TO_SAY, districts
@@ -173,3 +179,112 @@ async def load_demo(settings: Settings, n_responses: int, seed: int, if_empty: b
         return survey_id
     finally:
         await engine.dispose()
+
+
+# --- the demo panel: members, a members survey, invitations and some answers --------------------------
+
+PANEL_TITLE = "Lancashire Talking panel: feeling safe where you live"
+PANEL_INTRODUCTION = (
+    "You are on the Lancashire Talking panel. Tell the community safety partnership which issues matter "
+    "most where you live: it takes about five minutes."
+)
+PANEL_SIZE = 420
+# The members survey opened this many days before the demo was loaded.
+PANEL_OPEN_DAYS = 7
+# How keen each district's members are to answer (share of those invited); a few are low, so the
+# response-rate table has warnings to show.
+ANSWER_SHARE = {"Blackpool": 0.08, "Burnley": 0.3, "Pendle": 0.06, "Ribble Valley": 0.7, "Fylde": 0.65}
+DEFAULT_ANSWER_SHARE = 0.45
+
+
+class DemoPanel(msgspec.Struct, frozen=True):
+    """What the demo panel loader made."""
+
+    survey_id: int
+    members: int
+    invited: int
+    answered: int
+
+
+async def load_demo_panel(settings: Settings, seed: int) -> DemoPanel:
+    """A few hundred demo members across the 14 districts, a published members survey, its invitations
+    (emails queued) and answers from some of them, stored by the response writer with their invitations used."""
+    rng = np.random.default_rng(seed + 1)
+    areas = districts()
+    population = np.array([d.population for d in areas], dtype=float)
+    per_district = np.maximum(12, np.round(PANEL_SIZE * population / population.sum())).astype(int)
+    rows = []
+    for area, count in zip(areas, per_district, strict=True):
+        slug = area.name.lower().replace(" ", "-")
+        for n in range(count):
+            email = f"demo.{slug}.{n}@example.org"
+            age = str(rng.choice([c.code for c in AGE_BANDS])) if rng.random() < 0.7 else None
+            rows.append(MemberRow(len(rows) + 2, email, email, area.code, age, None))
+    engine = create_engine(settings.database_url)
+    try:
+        now = datetime.now(UTC)
+        definition = SurveyCreate(
+            title=PANEL_TITLE,
+            introduction=PANEL_INTRODUCTION,
+            issues=tuple(BASE_WORTH),
+            max_picks=5,
+            opens_at=now - timedelta(days=PANEL_OPEN_DAYS),
+            closes_at=now + timedelta(days=21),
+            audience="members",
+        )
+        async with immediate(engine).begin() as conn:
+            await import_members(conn, rows)
+            survey_id = await create_survey(conn, definition)
+            await publish(conn, survey_id)
+            invited = await send_invitations(
+                conn, survey_id, base_url=settings.base_url, secret_key=settings.secret_key
+            )
+            found = (
+                await conn.execute(
+                    select(invitations.c.id, invitations.c.district_code).where(invitations.c.survey_id == survey_id)
+                )
+            ).all()
+        names = {d.code: d.name for d in areas}
+        chosen = [
+            (invitation_id, code)
+            for invitation_id, code in found
+            if rng.random() < ANSWER_SHARE.get(names[code], DEFAULT_ANSWER_SHARE)
+        ]
+        await _answer_as_invited(engine, survey_id, chosen, seed, now)
+        return DemoPanel(survey_id=survey_id, members=len(rows), invited=invited, answered=len(chosen))
+    finally:
+        await engine.dispose()
+
+
+async def _answer_as_invited(
+    engine: AsyncEngine, survey_id: int, chosen: list[tuple[int, str]], seed: int, now: datetime
+) -> None:
+    """Answers for the chosen invitations, by the response writer, each invitation then marked used on its day."""
+    # Drawn with each district's own preferences; a district that drew too few borrows another's answers.
+    drawn = synthetic_responses(list(BASE_WORTH), 5, len(chosen) * 4, seed + 2, now)
+    pools: dict[str, list[PendingResponse]] = {}
+    for answer in drawn:
+        pools.setdefault(answer.district, []).append(answer)
+    spare = iter(drawn[::-1])
+    batch, used = [], []
+    for invitation_id, code in chosen:
+        answer = copy.copy(pools[code].pop() if pools.get(code) else next(spare))
+        # Answers over the week the survey has been open (drawn over the last thirty days).
+        answer_age = (now - (answer.submitted_at or now)) * (PANEL_OPEN_DAYS / 30)
+        answer.survey_id, answer.district, answer.submitted_at = survey_id, code, now - answer_age
+        batch.append(answer)
+        used.append({"invitation_id": invitation_id, "day": answer.submitted_at.date()})
+    writer = ResponseWriter(engine)
+    try:
+        if batch:
+            await writer.store_now(batch)
+    finally:
+        await writer.stop()
+    if used:
+        async with immediate(engine).begin() as conn:
+            await conn.execute(
+                update(invitations)
+                .where(invitations.c.id == bindparam("invitation_id"))
+                .values(used_on=bindparam("day")),
+                used,
+            )

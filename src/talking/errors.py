@@ -49,3 +49,20 @@ class IdempotencyConflict(Exception):
 
 class WrongSurveyState(Exception):
     """The action does not fit the survey's state (publishing a closed survey, editing a published one)."""
+
+
+class InvitationRefused(Exception):
+    """An answer to a members survey without a valid invitation for it: none given, unknown, forged,
+    for another survey, or its member's details erased. The API gives one refusal (403) for all of
+    them: a partner system needs to know the answer was not taken, not which reason applied."""
+
+    def __init__(self, survey_id: int, detail: str) -> None:
+        super().__init__(detail)
+        self.survey_id = survey_id
+
+
+class InvitationUsed(Exception):
+    """The invitation has already been answered: one answer per invitation (409)."""
+
+    def __init__(self) -> None:
+        super().__init__("This invitation has already been answered: each invitation takes one answer.")

@@ -88,6 +88,9 @@ class RequestMetrics:
         self.token = token.encode() if token else None
         self.access_log = access_log
         self._router = app.asgi_router
+        # Each (route, method, status)'s two series, looked up once: ``labels()`` costs more than
+        # counting (about 2 of the 5 microseconds the two cost a request). Bounded as the label sets are.
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer /metrics, or pass the request on and count it."""
@@ -114,21 +117,31 @@ class RequestMetrics:
         finally:
             elapsed = time.perf_counter() - started
             route = self._route_of(scope)
-            requests.labels(route, scope["method"], str(status)).inc()
-            request_seconds.labels(route).observe(elapsed)
+            counted, timed = self._series_of(route, scope["method"], status)
+            counted.inc()
+            timed.observe(elapsed)
             if self.access_log:
+                path = logs.loggable_path(scope["path"])
                 logs.access_log.info(
                     "%s %s %d",
                     scope["method"],
-                    scope["path"],
+                    path,
                     status,
-                    extra={"method": scope["method"], "path": scope["path"], "status": status, "ms": elapsed * 1000},
+                    extra={"method": scope["method"], "path": path, "status": status, "ms": elapsed * 1000},
                 )
             logs.request_id.reset(token)
 
+    def _series_of(self, route: str, method: str, status: int) -> tuple[Any, Any]:
+        """The request counter's and the latency histogram's series for these labels."""
+        series = self._series.get((route, method, status))
+        if series is None:
+            series = (requests.labels(route, method, str(status)), request_seconds.labels(route))
+            self._series[(route, method, status)] = series
+        return series
+
     def _route_of(self, scope: Scope) -> str:
         """The route's template ("/surveys/{survey_id:int}/issues"), as Litestar or the router's cache names it."""
-        if template := scope.get("path_template"):  # type: ignore[typeddict-item]
+        if template := scope.get("path_template"):  # type: ignore[typeddict-item]  # Litestar's, or a fast path's
             return template
         if scope["path"] == METRICS_PATH:
             return METRICS_PATH

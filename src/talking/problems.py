@@ -25,11 +25,14 @@ from talking.db.engine import DatabaseBusy
 from talking.errors import (
     FieldError,
     IdempotencyConflict,
+    InvitationRefused,
+    InvitationUsed,
     RulesBroken,
     SurveyNotFound,
     SurveyNotOpen,
     WrongSurveyState,
 )
+from talking.logs import loggable_path
 from talking.outages import RETRY_AFTER_SECONDS, SESSIONS, Outage, note_outage, outage_of
 from talking.rate_limits import RateLimited
 from talking.security import new_csp_nonce
@@ -130,6 +133,10 @@ def _domain_problem(exc: Exception, instance: str) -> Response[bytes] | None:
         return problem(
             422, "Nothing was changed: see errors.", slug="invalid-request", errors=exc.errors, instance=instance
         )
+    if isinstance(exc, InvitationRefused):
+        return problem(403, str(exc), slug="invitation-required", instance=instance)
+    if isinstance(exc, InvitationUsed):
+        return problem(409, str(exc), slug="already-answered", instance=instance)
     if isinstance(exc, IdempotencyConflict):
         return problem(
             422,
@@ -152,8 +159,10 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         return domain
     if isinstance(exc, SurveyNotFound):
         return _error_page(request, 404)
-    if isinstance(exc, WrongSurveyState | RulesBroken):
-        return _error_page(request, 409 if isinstance(exc, WrongSurveyState) else 422)
+    if isinstance(exc, WrongSurveyState | RulesBroken | InvitationUsed):
+        return _error_page(request, 422 if isinstance(exc, RulesBroken) else 409)
+    if isinstance(exc, InvitationRefused):
+        return _error_page(request, 403)
     if isinstance(exc, ValidationException):
         status, detail, errors = _validation_errors(exc)
         # Litestar also raises ValidationException for bad path/query parameters.
@@ -196,7 +205,7 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         return _error_page(request, status)
     if (outage := outage_of(exc)) is not None:
         return outage_response(request, outage)
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    log.exception("unhandled error on %s %s", request.method, loggable_path(request.url.path), exc_info=exc)
     if wants_problem_json(request):
         return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong on our side; nothing was stored.")
     return _error_page(request, HTTP_500_INTERNAL_SERVER_ERROR)

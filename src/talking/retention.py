@@ -34,7 +34,16 @@ from sqlalchemy import Connection, bindparam, delete, func, or_, select, text, u
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking import audit, tallies
-from talking.db.models import audit_events, response_answers, response_picks, responses, survey_questions, surveys
+from talking.db.models import (
+    approved_quotes,
+    audit_events,
+    response_answers,
+    response_picks,
+    responses,
+    results_stamp,
+    survey_questions,
+    surveys,
+)
 from talking.outages import note_outage, outage_of
 
 log = logging.getLogger(__name__)
@@ -151,10 +160,12 @@ def _scrub_chunk(conn: Connection, survey: _Due, after_id: int, run: RetentionRu
         for row in changed:
             before.append(
                 tallies.Counted(
-                    survey.id, row.district_code, row.age_band, picks[row.id], row.comment, survey.max_picks
+                    survey.id, row.district_code, row.age_band, row.sex, picks[row.id], row.comment, survey.max_picks
                 )
             )
-            after.append(tallies.Counted(survey.id, row.district_code, None, picks[row.id], None, survey.max_picks))
+            after.append(
+                tallies.Counted(survey.id, row.district_code, None, None, picks[row.id], None, survey.max_picks)
+            )
         conn.execute(
             update(responses)
             .where(responses.c.id.in_([row.id for row in changed]))
@@ -213,6 +224,7 @@ def _erase(conn: Connection, reference: str) -> ErasedResponse:
             responses.c.survey_id,
             responses.c.district_code,
             responses.c.age_band,
+            responses.c.sex,
             responses.c.comment,
             surveys.c.max_picks,
         )
@@ -225,10 +237,15 @@ def _erase(conn: Connection, reference: str) -> ErasedResponse:
     answers = conn.execute(
         select(func.count()).select_from(response_answers).where(response_answers.c.response_id == row.id)
     ).scalar_one()
-    counted = tallies.Counted(row.survey_id, row.district_code, row.age_band, picks, row.comment, row.max_picks)
+    counted = tallies.Counted(
+        row.survey_id, row.district_code, row.age_band, row.sex, picks, row.comment, row.max_picks
+    )
     # Picks and answers first: SQLite cascades only where foreign keys are on, and this must not depend on it.
     conn.execute(delete(response_picks).where(response_picks.c.response_id == row.id))
     conn.execute(delete(response_answers).where(response_answers.c.response_id == row.id))
+    # A quote staff approved from this comment goes too, and the public results' caches must drop it.
+    if conn.execute(delete(approved_quotes).where(approved_quotes.c.response_id == row.id)).rowcount:
+        conn.execute(update(results_stamp).values(version=results_stamp.c.version + 1))
     conn.execute(delete(responses).where(responses.c.id == row.id))
     tallies.add_deltas(conn, tallies.difference([counted], []))
     tallies.drop_empty(conn, row.survey_id)

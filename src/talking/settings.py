@@ -52,6 +52,10 @@ class Settings:
     mail_dir: Path = DEFAULT_VAR_DIR / "mail"
     # Days a finished message keeps its recipient, subject and bodies before the sender clears them.
     mail_retention_days: int = 30
+    # The address residents reach the service at, for links in emails (TALKING_BASE_URL, e.g.
+    # https://talking.lancashire.gov.uk). Never taken from a request's Host header, which a client
+    # writes: a forged one would put someone else's site in the links a member is sent.
+    base_url: str = "http://127.0.0.1:8000"
 
     @property
     def is_sqlite(self) -> bool:
@@ -63,11 +67,12 @@ class Settings:
         """Read settings from the environment, falling back to the defaults for a laptop."""
         env = os.environ if environ is None else environ
         database_url = env.get("TALKING_DATABASE_URL") or cls().database_url
+        host, port = env.get("TALKING_HOST", "127.0.0.1"), int(env.get("TALKING_PORT", "8000"))
         return cls(
             database_url=database_url,
             secret_key=env.get("TALKING_SECRET_KEY") or _local_secret_key(),
-            host=env.get("TALKING_HOST", "127.0.0.1"),
-            port=int(env.get("TALKING_PORT", "8000")),
+            host=host,
+            port=port,
             workers=int(env.get("TALKING_WORKERS", "1")),
             redis_url=env.get("TALKING_REDIS_URL") or None,
             https=env.get("TALKING_HTTPS", "").lower() in {"1", "true", "yes"},
@@ -90,6 +95,7 @@ class Settings:
             mail_retention_days=_positive_int(
                 env.get("TALKING_MAIL_RETENTION_DAYS", "30"), "TALKING_MAIL_RETENTION_DAYS"
             ),
+            base_url=_web_address(env.get("TALKING_BASE_URL") or f"http://{host}:{port}", "TALKING_BASE_URL"),
         )
 
 
@@ -101,6 +107,14 @@ def _positive_int(text: str, name: str) -> int:
         value = 0
     if value < 1:
         raise ValueError(f"{name} must be a whole number of at least 1, not {text!r}")
+    return value
+
+
+def _web_address(text: str, name: str) -> str:
+    """An http(s) address with no trailing slash, or a clear error naming the variable."""
+    value = text.strip().rstrip("/")
+    if not value.startswith(("http://", "https://")) or any(c.isspace() for c in value) or "?" in value:
+        raise ValueError(f"{name} must be the service's address, like https://talking.example.gov.uk, not {text!r}")
     return value
 
 

@@ -14,11 +14,13 @@ statements below (`talking db retally`). Both commit, or not, with the caller's 
 the tests hold the two to the same counts. On PostgreSQL rows go in key order (``ORDER BY`` in
 each statement) so that concurrent writers take row locks in the same order and cannot deadlock.
 
-The weighting cell is the age level the raking uses (Census 2021 gives 15-64 and 65 and over),
-not the age band and sex as answered: a batch then touches few, dense rows. Keyed by band and sex,
-the tallies cost the writer about 110 microseconds per response on SQLite (FULL), most of it
-pages written to the WAL; keyed by level, about 40. Weighting on other margins needs a migration
-that changes the key and recounts.
+The weighting cell is the age band and sex as answered, each stored as a small level number
+(``age_level`` 1-7 for 16-24 ... 75-and-over, ``sex_level`` 1 female, 2 male; 0 when not given or
+"prefer not to say"), the raking's margins (talking.reports.data). Numbers rather than the answer
+codes keep the key, and so every B-tree page, narrow: a batch touches more rows than the two age
+levels kept until migration 0010 did, and the writer's cost is mostly pages written
+(benchmarks/ingest.py; figures in docs/architecture.md). Weighting on other margins needs a
+migration that changes the key and recounts, as 0010 did.
 """
 
 from __future__ import annotations
@@ -31,17 +33,11 @@ from sqlalchemy import ColumnElement, Connection, Select, func, select, text
 from sqlalchemy.dialects import postgresql
 
 from talking.db.models import tally_pairs, tally_positions, tally_respondents
+from talking.reference.residents import WEIGHTING_AGE_BANDS, WEIGHTING_SEXES
 
-# Age bands as answered -> the raking level stored in the tallies (0: not given or not said).
-AGE_LEVEL_OF_BAND = {
-    "16-24": 1,
-    "25-34": 1,
-    "35-44": 1,
-    "45-54": 1,
-    "55-64": 1,
-    "65-74": 2,
-    "75-and-over": 2,
-}
+# Answers -> the levels stored in the tallies (NOT_GIVEN: not given, "prefer not to say", or unknown).
+AGE_LEVEL_OF_BAND = {band: level for level, band in enumerate(WEIGHTING_AGE_BANDS, start=1)}
+SEX_LEVEL_OF = {sex: level for level, sex in enumerate(WEIGHTING_SEXES, start=1)}
 NOT_GIVEN = 0
 
 
@@ -50,55 +46,57 @@ def age_level_of(band: str | None) -> int:
     return AGE_LEVEL_OF_BAND.get(band or "", NOT_GIVEN)
 
 
-def _age_level_sql() -> str:
-    """The same mapping as a SQL expression on responses r (codes are fixed, not input)."""
-    by_level: dict[int, list[str]] = {}
-    for band, level in AGE_LEVEL_OF_BAND.items():
-        by_level.setdefault(level, []).append(f"'{band}'")
-    whens = " ".join(f"WHEN r.age_band IN ({', '.join(bands)}) THEN {level}" for level, bands in by_level.items())
-    return f"CASE {whens} ELSE {NOT_GIVEN} END"
+def sex_level_of(sex: str | None) -> int:
+    """The level stored in the tallies for an answered sex (NOT_GIVEN when none or unknown)."""
+    return SEX_LEVEL_OF.get(sex or "", NOT_GIVEN)
 
 
-_AGE = _age_level_sql()
+def _level_sql(column: str, levels: dict[str, int]) -> str:
+    """A mapping above as a SQL expression on responses r (codes are fixed, not input)."""
+    whens = " ".join(f"WHEN '{code}' THEN {level}" for code, level in levels.items())
+    return f"CASE r.{column} {whens} ELSE {NOT_GIVEN} END"
+
+
+_CELL = f"{_level_sql('age_band', AGE_LEVEL_OF_BAND)}, {_level_sql('sex', SEX_LEVEL_OF)}"
 
 # {r}, {p} and {a} choose the rows to count, each on its own table (the responses r, the picks p
 # and a), so that PostgreSQL reaches each through its own index (filtered on r alone, with stale
 # statistics it chose to scan every pick).
 _RESPONDENTS = f"""
-INSERT INTO tally_respondents (survey_id, district_code, age_level, respondents, comments)
-SELECT r.survey_id, r.district_code, {_AGE}, count(*), sum(CASE WHEN r.comment <> '' THEN 1 ELSE 0 END)
+INSERT INTO tally_respondents (survey_id, district_code, age_level, sex_level, respondents, comments)
+SELECT r.survey_id, r.district_code, {_CELL}, count(*), sum(CASE WHEN r.comment <> '' THEN 1 ELSE 0 END)
 FROM responses r
 WHERE {{r}}
-GROUP BY r.survey_id, r.district_code, {_AGE}
-ORDER BY 1, 2, 3
-ON CONFLICT (survey_id, district_code, age_level)
+GROUP BY r.survey_id, r.district_code, {_CELL}
+ORDER BY 1, 2, 3, 4
+ON CONFLICT (survey_id, district_code, age_level, sex_level)
 DO UPDATE SET respondents = tally_respondents.respondents + excluded.respondents,
               comments = tally_respondents.comments + excluded.comments
 """  # noqa: S608 - the text holds fixed codes only; values are bound
 
 _POSITIONS = f"""
-INSERT INTO tally_positions (survey_id, district_code, age_level, issue_code, rank, picks)
-SELECT r.survey_id, r.district_code, {_AGE}, p.issue_code, p.rank, count(*)
+INSERT INTO tally_positions (survey_id, district_code, age_level, sex_level, issue_code, rank, picks)
+SELECT r.survey_id, r.district_code, {_CELL}, p.issue_code, p.rank, count(*)
 FROM responses r JOIN response_picks p ON p.response_id = r.id
 WHERE {{r}} AND {{p}}
-GROUP BY r.survey_id, r.district_code, {_AGE}, p.issue_code, p.rank
-ORDER BY 1, 2, 3, 4, 5
-ON CONFLICT (survey_id, district_code, age_level, issue_code, rank)
+GROUP BY r.survey_id, r.district_code, {_CELL}, p.issue_code, p.rank
+ORDER BY 1, 2, 3, 4, 5, 6
+ON CONFLICT (survey_id, district_code, age_level, sex_level, issue_code, rank)
 DO UPDATE SET picks = tally_positions.picks + excluded.picks
 """  # noqa: S608
 
 _PAIRS = f"""
-INSERT INTO tally_pairs (survey_id, district_code, age_level, issue_a, issue_b, point_product)
-SELECT r.survey_id, r.district_code, {_AGE}, a.issue_code, b.issue_code,
+INSERT INTO tally_pairs (survey_id, district_code, age_level, sex_level, issue_a, issue_b, point_product)
+SELECT r.survey_id, r.district_code, {_CELL}, a.issue_code, b.issue_code,
        sum((s.max_picks + 1 - a.rank) * (s.max_picks + 1 - b.rank))
 FROM responses r
 JOIN surveys s ON s.id = r.survey_id
 JOIN response_picks a ON a.response_id = r.id
 JOIN response_picks b ON b.response_id = r.id AND b.issue_code > a.issue_code
 WHERE {{r}} AND {{a}}
-GROUP BY r.survey_id, r.district_code, {_AGE}, a.issue_code, b.issue_code
-ORDER BY 1, 2, 3, 4, 5
-ON CONFLICT (survey_id, district_code, age_level, issue_a, issue_b)
+GROUP BY r.survey_id, r.district_code, {_CELL}, a.issue_code, b.issue_code
+ORDER BY 1, 2, 3, 4, 5, 6
+ON CONFLICT (survey_id, district_code, age_level, sex_level, issue_a, issue_b)
 DO UPDATE SET point_product = tally_pairs.point_product + excluded.point_product
 """  # noqa: S608
 
@@ -112,6 +110,7 @@ class Counted(NamedTuple):
     survey_id: int
     district_code: str
     age_band: str | None
+    sex: str | None
     picks: Sequence[str]  # most important first
     comment: str | None
     max_picks: int  # the survey's: points are max_picks + 1 - rank
@@ -133,19 +132,20 @@ def batch_deltas(batch: Iterable[Counted]) -> dict[str, list[tuple[Any, ...]]]:
     comments: dict[tuple[Any, ...], int] = {}
     positions: dict[tuple[Any, ...], int] = {}
     pairs: dict[tuple[Any, ...], int] = {}
+    age_of, sex_of = AGE_LEVEL_OF_BAND.get, SEX_LEVEL_OF.get
     for answer in batch:
         survey_id, district = answer.survey_id, answer.district_code
-        level = age_level_of(answer.age_band)
-        cell = (survey_id, district, level)
+        age, sex = age_of(answer.age_band or "", NOT_GIVEN), sex_of(answer.sex or "", NOT_GIVEN)
+        cell = (survey_id, district, age, sex)
         respondents[cell] = respondents.get(cell, 0) + 1
         comments[cell] = comments.get(cell, 0) + (1 if answer.comment else 0)
         for rank, code in enumerate(answer.picks, start=1):
-            key = (survey_id, district, level, code, rank)
+            key = (*cell, code, rank)
             positions[key] = positions.get(key, 0) + 1
         # (code, points) in code order, so that each pair comes once with issue_a < issue_b
         scored = sorted(zip(answer.picks, range(answer.max_picks, 0, -1), strict=False))
         for (code_a, points_a), (code_b, points_b) in combinations(scored, 2):
-            key = (survey_id, district, level, code_a, code_b)
+            key = (*cell, code_a, code_b)
             pairs[key] = pairs.get(key, 0) + points_a * points_b
     return {
         "tally_respondents": [(*key, count, comments[key]) for key, count in respondents.items()],
@@ -164,7 +164,7 @@ def difference(before: Iterable[Counted], after: Iterable[Counted]) -> dict[str,
     old, new = batch_deltas(before), batch_deltas(after)
     changes = {}
     for table, rows in new.items():
-        keys = len(_KEYS[table])
+        keys = len(KEYS[table])
         totals: dict[tuple[Any, ...], list[int]] = {row[:keys]: list(row[keys:]) for row in rows}
         for row in old[table]:
             counts = totals.setdefault(row[:keys], [0] * (len(row) - keys))
@@ -236,7 +236,7 @@ def _upserts() -> tuple[dict[str, str], dict[str, str]]:
 
 _POSTGRES_ADD, _SQLITE_ADD = _upserts()
 # Each table's key columns, in order (batch_deltas' rows start with them).
-_KEYS = {
+KEYS = {
     table.name: [c.name for c in table.primary_key.columns]
     for table in (tally_respondents, tally_positions, tally_pairs)
 }

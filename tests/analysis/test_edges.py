@@ -39,7 +39,8 @@ def test_single_pick_survey_with_unpicked_issues_round_trips():
     unpicked = [i for i in shown.issues if i.code in ("i3", "i4")]
     assert all(i.mean_points == 0 and i.rank == 4 and i.rank_range == (4, 5) for i in unpicked)
     assert all(i.versus_county is None for i in unpicked)  # nothing to test: no variance anywhere
-    assert report.districts[2].suppressed and report.districts[0].suppressed  # the 5 and its cover (40)
+    assert report.districts[2].suppressed and not report.districts[0].suppressed  # the 5 only: the county leaves it out
+    assert report.county.left_out == ["D2"] and report.county.responses == 85
     assert report.themes == []
 
 

@@ -22,7 +22,7 @@ def read_tallies(conn: Any) -> dict[str, list[tuple[Any, ...]]]:
     rows = {}
     for table in TABLES:
         found = conn.execute(text(f"SELECT * FROM {table}")).all()
-        keys = 3 if table == "tally_respondents" else 5
+        keys = len(tallies.KEYS[table])
         rows[table] = sorted(tuple(row) for row in found if any(row[keys:]))
     return rows
 

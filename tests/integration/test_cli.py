@@ -26,10 +26,23 @@ def test_db_upgrade_then_demo(fresh_sqlite: str, tmp_path: Path) -> None:
     assert "100%" in demo.stderr  # the progress bar ran to the end
     engine = create_sync_engine(fresh_sqlite.replace("+aiosqlite", ""))
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM responses")).scalar_one() == 500
-        assert conn.execute(text("SELECT status FROM surveys")).scalar_one() == "open"
+        assert conn.execute(text("SELECT count(*) FROM responses WHERE survey_id = 1")).scalar_one() == 500
+        assert conn.execute(text("SELECT status, audience FROM surveys WHERE id = 1")).one() == ("open", "open")
         by_district = conn.execute(text("SELECT count(DISTINCT district_code) FROM responses")).scalar_one()
         assert by_district == 14
+        # The demo panel: members in every district, a members survey, invitations and answers that agree.
+        assert conn.execute(text("SELECT status, audience FROM surveys WHERE id = 2")).one() == ("open", "members")
+        members = conn.execute(text("SELECT count(*), count(DISTINCT district_code) FROM members")).one()
+        assert 300 <= members[0] <= 500 and members[1] == 14
+        invited, answered = conn.execute(text("SELECT count(*), count(used_on) FROM invitations")).one()
+        assert invited == members[0] and 0 < answered < invited
+        assert conn.execute(text("SELECT count(*) FROM responses WHERE survey_id = 2")).scalar_one() == answered
+        used = "SELECT district_code, count(used_on) FROM invitations GROUP BY 1 ORDER BY 1"
+        answers = "SELECT district_code, count(*) FROM responses WHERE survey_id = 2 GROUP BY 1 ORDER BY 1"
+        assert [tuple(r) for r in conn.execute(text(used)) if r[1]] == [tuple(r) for r in conn.execute(text(answers))]
+        emails = "SELECT count(*) FROM mail_outbox WHERE kind = 'invitation'"
+        assert conn.execute(text(emails)).scalar_one() == invited
+    assert f"{invited:,} invited (their emails queued), {answered:,} answered" in demo.stdout
     again = talking("demo", "--if-empty", database_url=fresh_sqlite, cwd=tmp_path)
     assert again.returncode == 0
     assert "not loaded" in again.stdout
@@ -140,13 +153,17 @@ def test_report_on_an_unknown_survey_fails_clearly(demo_database: str, tmp_path:
 
 def test_retally_recounts_what_was_lost(demo_database: str, tmp_path: Path) -> None:
     engine = create_sync_engine(demo_database.replace("+aiosqlite", ""))
-    query = text("SELECT sum(respondents), (SELECT sum(picks) FROM tally_positions) FROM tally_respondents")
-    pairs = text("SELECT * FROM tally_pairs ORDER BY 1, 2, 3, 4, 5")
+    # Survey 1, the demo survey (the demo panel's members survey is survey 2).
+    query = text(
+        "SELECT sum(respondents), (SELECT sum(picks) FROM tally_positions WHERE survey_id = 1)"
+        " FROM tally_respondents WHERE survey_id = 1"
+    )
+    pairs = text("SELECT * FROM tally_pairs WHERE survey_id = 1 ORDER BY 1, 2, 3, 4, 5")
     with engine.begin() as conn:
         before, pairs_before = conn.execute(query).one(), conn.execute(pairs).all()
-        conn.execute(text("DELETE FROM tally_pairs"))
-        conn.execute(text("UPDATE tally_respondents SET respondents = 0"))
-        conn.execute(text("UPDATE tally_positions SET picks = 0"))
+        conn.execute(text("DELETE FROM tally_pairs WHERE survey_id = 1"))
+        conn.execute(text("UPDATE tally_respondents SET respondents = 0 WHERE survey_id = 1"))
+        conn.execute(text("UPDATE tally_positions SET picks = 0 WHERE survey_id = 1"))
     done = talking("db", "retally", "1", database_url=demo_database, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "100%" in done.stderr
@@ -154,6 +171,14 @@ def test_retally_recounts_what_was_lost(demo_database: str, tmp_path: Path) -> N
         assert (
             conn.execute(query).one()
             == before
-            == (800, conn.execute(text("SELECT count(*) FROM response_picks")).scalar())
+            == (
+                800,
+                conn.execute(
+                    text(
+                        "SELECT count(*) FROM response_picks p JOIN responses r ON r.id = p.response_id"
+                        " WHERE r.survey_id = 1"
+                    )
+                ).scalar(),
+            )
         )
         assert pairs_before and conn.execute(pairs).all() == pairs_before

@@ -72,7 +72,7 @@ def test_0003_fills_ranked_picks_and_tallies_from_answers_already_stored(tmp_pat
     import numpy as np
 
     from analysis.data import pick_stats
-    from talking.reports.data import AGE_MARGIN, load_frame, load_rows, load_stats
+    from talking.reports.data import MARGINS, load_frame, load_rows, load_stats
 
     path = tmp_path / "old.db"
     url = f"sqlite+aiosqlite:///{path}"
@@ -99,7 +99,7 @@ def test_0003_fills_ranked_picks_and_tallies_from_answers_already_stored(tmp_pat
     with create_sync_engine(f"sqlite:///{path}").connect() as conn:
         frame = load_frame(conn, 1)
         kept = load_stats(conn, frame)
-        expected = pick_stats(load_rows(conn, frame), [AGE_MARGIN])
+        expected = pick_stats(load_rows(conn, frame), MARGINS)
     np.testing.assert_array_equal(kept.by_district().point_cross, expected.by_district().point_cross)
     np.testing.assert_array_equal(kept.by_district().counts, expected.by_district().counts)
     assert int(kept.n.sum()) == len(answers)

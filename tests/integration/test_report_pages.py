@@ -23,6 +23,7 @@ from talking.demo import synthetic_responses
 from talking.questionnaires.schemas import SurveyCreate
 from talking.questionnaires.services import create_survey, publish
 from talking.reports import service
+from talking.reports.crime_exports import CRIME_COLUMNS
 from talking.reports.exports import ISSUE_COLUMNS
 from talking.reports.html import render_report_html
 from talking.surveys.writer import ResponseWriter
@@ -33,10 +34,11 @@ from .staff_helpers import Client, h1s, sign_in, text_of, title
 ANALYST = "analyst@lancashire.test"
 PRESTON, BURNLEY, HYNDBURN, PENDLE, WYRE = "E07000123", "E07000117", "E07000120", "E07000122", "E07000128"
 WYRE_COMMENT = "Wyre comment that must never be quoted"
-# Wyre (4) is suppressed, and so then is Hyndburn, the next smallest, so that Wyre cannot be worked out
-# from the county total; Pendle is shown, as a small base (under 30).
+# Wyre (4) is suppressed and left out of the county figures, so that it cannot be worked out from them;
+# Hyndburn, the next smallest, is shown all the same; Pendle is shown, as a small base (under 30).
 ANSWERS = {PRESTON: 150, BURNLEY: 120, HYNDBURN: 20, PENDLE: 25, WYRE: 4}
 TOTAL = sum(ANSWERS.values())
+PUBLISHED = TOTAL - ANSWERS[WYRE]  # the county's base: the published districts' answers
 
 
 async def store_answers(engine: AsyncEngine, survey_id: int, counts: dict[str, int], seed: int = 3) -> None:
@@ -120,7 +122,8 @@ async def test_overview_shows_the_county_and_every_district_side_by_side(analyst
     assert len(by_name["Preston"]) == 2 + len(DEMO_ISSUES)
     assert all(re.fullmatch(r"\d+\.\d", cell) for cell in by_name["Preston"][2:])
     assert by_name["Wyre"][1:] == ["suppressed (fewer than 10 answers)"]
-    assert by_name["Hyndburn"][1:] == ["suppressed (so that a smaller district's figures cannot be worked out)"]
+    assert by_name["Hyndburn"][1] == "20" and all(re.fullmatch(r"\d+\.\d", cell) for cell in by_name["Hyndburn"][2:])
+    assert "They leave out Wyre, with 4 answers between it" in text
     assert by_name["Chorley"][1:] == ["0", "No answers"]
     assert by_name["Pendle"][0] == "Pendle Small base" and by_name["Pendle"][1] == "25"
     for code in ANSWERS:
@@ -132,7 +135,7 @@ async def test_overview_shows_the_county_and_every_district_side_by_side(analyst
     # The county tables, weighted beside unweighted; unweighted shares are "n of N (x%)".
     weighted, unweighted = table_rows(page.text, "county-weighted"), table_rows(page.text, "county-unweighted")
     assert len(weighted) == len(unweighted) == len(DEMO_ISSUES)
-    assert all(re.fullmatch(rf"\d+ of {TOTAL} \(\d+\.\d%\)", row[5]) for row in unweighted)
+    assert all(re.fullmatch(rf"\d+ of {PUBLISHED} \(\d+\.\d%\)", row[5]) for row in unweighted)
 
 
 async def test_a_district_page_shows_first_choices_as_counted_in_sql(
@@ -181,8 +184,9 @@ async def test_a_suppressed_district_shows_no_figure_or_quote_anywhere(analyst: 
     shown = re.search(r"<h1.*</main>", wyre.text, re.S).group(0)  # below the survey's name and wave
     assert "<table" not in shown and "<svg" not in shown
     assert not re.search(r"\d", text_of(shown).replace("10 answers", "")), "a figure on a suppressed district's page"
+    assert "its answers are left out of the county figures" in text
     hyndburn = text_of((await analyst.get(f"{base}/districts/{HYNDBURN}")).text)
-    assert "suppressed (so that a smaller district's figures cannot be worked out)" in hyndburn
+    assert "Answers 20 Small base under 30: read with care" in hyndburn  # not hidden for Wyre's sake
     pendle = text_of((await analyst.get(f"{base}/districts/{PENDLE}")).text)
     assert "Answers 25 Small base under 30: read with care" in pendle
     pages = {part: (await analyst.get(base + part)).text for part in ("", "/groups", "/themes")}
@@ -191,7 +195,10 @@ async def test_a_suppressed_district_shows_no_figure_or_quote_anywhere(analyst: 
     groups = pages["/groups"]
     district_rows = table_rows(groups, "group-districts")
     by_name = {row[0]: row[1:] for row in district_rows}
-    assert set(by_name["Wyre"]) == {"suppressed"} and set(by_name["Hyndburn"]) == {"suppressed"}
+    assert set(by_name["Wyre"]) == {"suppressed"}
+    # opinion groups x districts is a cross-table: each group's column covers Wyre with a second hidden cell
+    columns = list(zip(*by_name.values(), strict=True))
+    assert all(column.count("suppressed") >= 2 for column in columns)
     assert "Speeding cars on the main road every night" in pages["/themes"]
 
 
@@ -268,7 +275,7 @@ async def test_downloads_are_files_and_audited(
         answer.headers["content-disposition"] == f'attachment; filename="talking-survey-{survey}-wave-1-report.{fmt}"'
     )
     if fmt == "csv":
-        assert list(csv.DictReader(io.StringIO(answer.text)).fieldnames) == ISSUE_COLUMNS
+        assert list(csv.DictReader(io.StringIO(answer.text)).fieldnames) == ISSUE_COLUMNS + CRIME_COLUMNS
     elif fmt == "xlsx":
         with zipfile.ZipFile(io.BytesIO(answer.content)) as book:
             assert 'name="Priority scores"' in book.read("xl/workbook.xml").decode()

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talking.db.models import audit_events, response_picks, responses
 from talking.demo import synthetic_responses
+from talking.reports.crime_exports import CRIME_COLUMNS
 from talking.reports.exports import ISSUE_COLUMNS
 from talking.surveys.writer import ResponseWriter
 from tests.conftest import DEMO_ISSUES, make_token, make_user, publish_survey
@@ -106,12 +107,55 @@ async def test_a_district_under_ten_answers_is_suppressed_everywhere(
     assert rows and all(r["suppressed"] == "True" and r["score"] == "" and r["responses"] == "" for r in rows)
 
 
+async def test_the_county_is_made_of_the_published_districts_and_says_so_in_every_format(
+    client: AsyncTestClient, engine: AsyncEngine, survey: int, token: str
+) -> None:
+    """Wyre's 4 answers are in no county figure: its first choices are the stored ones of Preston and
+    Burnley alone, so county minus the published districts is nothing; JSON, CSV and XLSX name Wyre."""
+    report = (await client.get(f"/api/v1/surveys/{survey}/report", headers=auth(token))).json()
+    county = report["county"]
+    assert report["responses"] == 274 and county["responses"] == 270
+    assert county["left_out"] == [WYRE] and county["left_out_responses"] == 4
+    assert any(
+        "leave out 1 suppressed district with 4 of the 274 answers: Wyre (4)" in n for n in report["method"]["notes"]
+    )
+    async with engine.connect() as conn:
+        firsts = dict(
+            (
+                await conn.execute(
+                    select(response_picks.c.issue_code, func.count())
+                    .join(responses, responses.c.id == response_picks.c.response_id)
+                    .where(response_picks.c.survey_id == survey, responses.c.district_code.in_([PRESTON, BURNLEY]))
+                    .where(response_picks.c.rank == 1)
+                    .group_by(response_picks.c.issue_code)
+                )
+            ).all()
+        )
+    for issue in county["unweighted"]["issues"]:
+        share = issue["first_choice_share"]
+        assert (share["numerator"], share["denominator"]) == (firsts.get(issue["code"], 0), 270)
+    shown = [d for d in report["districts"] if not d["suppressed"] and d["responses"]]
+    assert {d["code"] for d in shown} == {PRESTON, BURNLEY}
+    assert county["responses"] - sum(d["responses"] for d in shown) == 0
+
+    text = (await client.get(f"/api/v1/surveys/{survey}/report?format=csv", headers=auth(token))).text
+    county_rows = [r for r in csv.DictReader(io.StringIO(text)) if r["area_type"] == "county"]
+    assert county_rows and all(r["responses"] == "270" for r in county_rows)
+    assert all(r["county_leaves_out"] == WYRE and r["county_left_out_responses"] == "4" for r in county_rows)
+
+    workbook = (await client.get(f"/api/v1/surveys/{survey}/report?format=xlsx", headers=auth(token))).content
+    with zipfile.ZipFile(io.BytesIO(workbook)) as book:
+        strings = book.read("xl/sharedStrings.xml").decode()
+    assert "county leaves out (suppressed districts)" in strings and WYRE in strings
+    assert "respondents who did not give age band" in strings and "respondents who did not give sex" in strings
+
+
 async def test_csv_has_one_row_per_area_weighting_and_issue(client: AsyncTestClient, survey: int, token: str) -> None:
     answer = await client.get(f"/api/v1/surveys/{survey}/report?format=csv", headers=auth(token))
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
     assert "attachment" in answer.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(answer.text)))
-    assert list(rows[0]) == ISSUE_COLUMNS
+    assert list(rows[0]) == ISSUE_COLUMNS + CRIME_COLUMNS
     preston = [r for r in rows if r["area_code"] == PRESTON]
     assert len(preston) == 2 * len(DEMO_ISSUES)  # unweighted and weighted
     assert {r["weighting"] for r in preston} == {"unweighted", "weighted"}

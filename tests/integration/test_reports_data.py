@@ -18,7 +18,7 @@ from talking.db.engine import create_engine
 from talking.demo import load_demo, synthetic_responses
 from talking.errors import SurveyNotFound
 from talking.reports import service
-from talking.reports.data import AGE_MARGIN, load_frame, load_rows, load_sample, load_stats
+from talking.reports.data import MARGINS, load_frame, load_rows, load_sample, load_stats
 from talking.settings import Settings
 from talking.surveys.batches import _write_batch
 from talking.surveys.schemas import Receipt
@@ -35,9 +35,9 @@ async def demo(each_database_url: str) -> tuple[AsyncEngine, int]:
     await engine.dispose()
 
 
-def _by_level(stats, level: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One weighting cell's arrays, found by its level (cells may be ordered differently)."""
-    (cell,) = np.flatnonzero(stats.cell_levels[:, 0] == level)
+def _by_levels(stats, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One weighting cell's arrays, found by its (age band, sex) levels (cells may be ordered differently)."""
+    (cell,) = np.flatnonzero((stats.cell_levels == levels).all(axis=1))
     return stats.n[:, cell], stats.counts[:, cell], stats.point_cross[:, cell]
 
 
@@ -48,11 +48,15 @@ async def test_tallies_equal_an_independent_count_of_the_stored_rows(demo) -> No
         kept = await conn.run_sync(load_stats, frame)
         rows = await conn.run_sync(load_rows, frame)
     assert len(rows) == 1_500 == int(kept.n.sum())
-    expected = pick_stats(rows, [AGE_MARGIN])
+    expected = pick_stats(rows, MARGINS)
     kept.check()
-    for level in (NO_PICK, 0, 1):
-        for got, want in zip(_by_level(kept, level), _by_level(expected, level), strict=True):
+    # the demo's answers reach every band and sex, and leave some out (NO_PICK)
+    assert set(expected.cell_levels[:, 0]) == {NO_PICK, *range(7)}
+    assert set(expected.cell_levels[:, 1]) == {NO_PICK, 0, 1}
+    for levels in expected.cell_levels:
+        for got, want in zip(_by_levels(kept, levels), _by_levels(expected, levels), strict=True):
             np.testing.assert_array_equal(got, want)
+    assert int(kept.n.sum()) == int(expected.n.sum())  # and nobody in a cell the rows do not have
 
 
 async def test_rebuilding_the_tallies_gives_the_same_counts(demo) -> None:
@@ -92,7 +96,7 @@ async def test_tallies_only_count_committed_answers_of_their_own_survey(each_dat
                 frame = await conn.run_sync(load_frame, survey_id)
                 kept = await conn.run_sync(load_stats, frame)
                 assert int(kept.n.sum()) == 20 and kept.max_picks == top
-                expected = pick_stats(await conn.run_sync(load_rows, frame), [AGE_MARGIN]).by_district()
+                expected = pick_stats(await conn.run_sync(load_rows, frame), MARGINS).by_district()
                 np.testing.assert_array_equal(kept.by_district().point_cross, expected.point_cross)
     finally:
         await writer.stop()
@@ -119,7 +123,9 @@ async def test_the_report_is_built_from_the_database(demo) -> None:
     assert report.responses == 1_500
     shown = [d for d in report.districts if not d.suppressed]
     assert shown and all(d.weighted_issues for d in shown)
-    assert "raked within district to age" in report.method.weighting
+    assert "raked within district to age band, sex" in report.method.weighting
+    unknown = report.method.unknown_traits
+    assert set(unknown) == {"age band", "sex"} and 0 < report.method.unknown_on_every_margin <= min(unknown.values())
     assert report.opinion_groups is not None and report.themes
     document = built.document()
     assert document["survey"]["id"] == survey_id and document["responses"] == 1_500

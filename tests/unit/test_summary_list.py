@@ -32,6 +32,10 @@ ROWS: list[list[dict[str, Any]]] = [
             "actions": [("/s/1/issues", "Change", "your issues"), ("/s/1/order", "Reorder", "your issues")],
         }
     ],
+    [  # a row without actions among rows with them (an invited journey's area, from the membership)
+        {"key": "Where you live", "value": "Preston", "actions": []},
+        {"key": "Your age", "value": "35 to 44", "actions": [("/s/1/about-you", "Change", "your age")]},
+    ],
 ]
 
 
@@ -43,7 +47,9 @@ def govuk_params(rows: list[dict[str, Any]]) -> dict[str, Any]:
         if row.get("value_classes"):
             value["classes"] = row["value_classes"]
         actions = [{"href": href, "text": text, "visuallyHiddenText": hidden} for href, text, hidden in row["actions"]]
-        params.append({"key": {"text": row["key"]}, "value": value, "actions": {"items": actions}})
+        params.append(
+            {"key": {"text": row["key"]}, "value": value, **({"actions": {"items": actions}} if actions else {})}
+        )
     return {"rows": params}
 
 

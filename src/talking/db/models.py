@@ -28,11 +28,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from talking.db.base import Base, BigId, UTCDateTime
 
-# Strategic Assessment packs (frozen reports) live in pack_models.py.
+# The panel's, recorded crime's, public results' and packs' tables live in modules of their own (kept
+# apart for size); every table is importable from here.
+from talking.db.crime_models import crime_counts, crime_imports
 from talking.db.pack_models import packs
-
-# The panel's tables live in panel_models.py (kept apart for size); every table is importable from here.
 from talking.db.panel_models import invitations, mail_outbox, mail_sender_lease, members
+from talking.db.results_models import approved_quotes, published_results, results_stamp, results_updates
 
 
 class District(Base):
@@ -189,7 +190,8 @@ class ResponsePick(Base):
 
 
 class TallyRespondents(Base):
-    """Running count of respondents per survey, district and age level (see talking.tallies).
+    """Running count of respondents per survey, district and weighting cell (age band and sex levels,
+    see talking.tallies).
 
     The three tally tables are kept up to date in each submission's transaction (see
     talking.tallies), so a report reads a few thousand rows however many answers exist.
@@ -201,19 +203,21 @@ class TallyRespondents(Base):
 
     survey_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     district_code: Mapped[str] = mapped_column(String(9), primary_key=True)
-    age_level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    age_level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # talking.tallies.AGE_LEVEL_OF_BAND
+    sex_level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # talking.tallies.SEX_LEVEL_OF
     respondents: Mapped[int] = mapped_column(BigInteger)
     comments: Mapped[int] = mapped_column(BigInteger)  # respondents who left a comment
 
 
 class TallyPosition(Base):
-    """Running count of who put which issue at which rank, per survey, district and age level."""
+    """Running count of who put which issue at which rank, per survey, district and weighting cell."""
 
     __tablename__ = "tally_positions"
 
     survey_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     district_code: Mapped[str] = mapped_column(String(9), primary_key=True)
-    age_level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    age_level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # talking.tallies.AGE_LEVEL_OF_BAND
+    sex_level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # talking.tallies.SEX_LEVEL_OF
     issue_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     rank: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     picks: Mapped[int] = mapped_column(BigInteger)
@@ -230,7 +234,8 @@ class TallyPair(Base):
 
     survey_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     district_code: Mapped[str] = mapped_column(String(9), primary_key=True)
-    age_level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    age_level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # talking.tallies.AGE_LEVEL_OF_BAND
+    sex_level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # talking.tallies.SEX_LEVEL_OF
     issue_a: Mapped[str] = mapped_column(String(64), primary_key=True)
     issue_b: Mapped[str] = mapped_column(String(64), primary_key=True)
     point_product: Mapped[int] = mapped_column(BigInteger)
@@ -354,10 +359,16 @@ tally_positions = TallyPosition.__table__
 tally_pairs = TallyPair.__table__
 rate_limit_counts = RateLimitCount.__table__
 
-__all__ = [  # the panel's tables, named here so every table is importable from talking.db.models
+__all__ = [  # the tables kept in other modules, named here so every table is importable from here
+    "approved_quotes",
+    "crime_counts",
+    "crime_imports",
     "invitations",
     "mail_outbox",
     "mail_sender_lease",
     "members",
     "packs",
+    "published_results",
+    "results_stamp",
+    "results_updates",
 ]

@@ -13,7 +13,7 @@ from email.headerregistry import Address
 from email.utils import make_msgid
 
 import msgspec
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from talking.db.models import mail_outbox
@@ -34,6 +34,10 @@ class OutgoingMessage(msgspec.Struct, frozen=True, kw_only=True):
     unsubscribe_url: str | None = None
     member_id: int | None = None
 
+
+# The one kind of message an unsubscribed member is still sent: they asked to come back (members/join.py),
+# and only the link in it rejoins them. The sender cancels every other message to someone who left.
+REJOIN_CONFIRMATION = "join_rejoin_confirmation"
 
 # make_msgid's default asks DNS for this machine's name on every call; a fixed name is as unique.
 MESSAGE_ID_DOMAIN = "talking.localhost"
@@ -81,6 +85,40 @@ async def queue_message(conn: AsyncConnection | AsyncSession, message: OutgoingM
     return result.scalar_one()
 
 
+async def queue_messages(conn: AsyncConnection | AsyncSession, messages: list[OutgoingMessage]) -> None:
+    """Write many messages to the outbox inside the caller's transaction, in one executemany.
+
+    For mailings to panel members (invitations, reminders: up to the whole panel at once): their
+    addresses were checked when they joined or were imported, so each is not parsed again here (the
+    email package's parser costs about 50 us an address, 4 s for 80,000); what could break a header
+    or an email is still refused.
+    """
+    if not messages:
+        return
+    for message in messages:
+        check_message(message, parse_address=False)
+    # The times are the database's clock, in the statement: the same for every row, so not a
+    # parameter each row's values are converted for (a fifth of the time at 80,000 rows).
+    await conn.execute(
+        insert(mail_outbox).values(status="queued", attempts=0, queued_at=func.now(), next_attempt_at=func.now()),
+        [
+            {
+                "member_id": message.member_id,
+                "kind": message.kind,
+                "recipient": message.to,
+                "subject": message.subject,
+                "body_text": message.text,
+                "body_html": message.html,
+                "unsubscribe_url": message.unsubscribe_url,
+                "message_id": make_msgid(domain=MESSAGE_ID_DOMAIN),
+            }
+            for message in messages
+        ],
+    )
+    for wake in list(_wake_callbacks):
+        wake()
+
+
 async def forget_member(conn: AsyncConnection | AsyncSession, member_id: int) -> None:
     """For erasing a member (in the caller's transaction): cancel their queued emails and clear the
     address and text of every email to them, sent or not, without waiting for the retention period."""
@@ -96,12 +134,13 @@ async def forget_member(conn: AsyncConnection | AsyncSession, member_id: int) ->
     )
 
 
-def check_message(message: OutgoingMessage) -> None:
+def check_message(message: OutgoingMessage, *, parse_address: bool = True) -> None:
     """Refuse what no mail server would take or what could inject headers."""
-    try:
-        Address(addr_spec=message.to)
-    except (ValueError, IndexError) as exc:
-        raise InvalidMessage(f"not an email address: {message.to!r}") from exc
+    if parse_address:
+        try:
+            Address(addr_spec=message.to)
+        except (ValueError, IndexError) as exc:
+            raise InvalidMessage(f"not an email address: {message.to!r}") from exc
     if "@" not in message.to:
         raise InvalidMessage(f"not an email address: {message.to!r}")
     for name, value in (("to", message.to), ("subject", message.subject), ("unsubscribe_url", message.unsubscribe_url)):

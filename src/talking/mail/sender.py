@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from talking.db.models import mail_outbox, mail_sender_lease, members
 from talking.mail.messages import SenderIdentity, StoredMessage, build_email
+from talking.mail.outbox import REJOIN_CONFIRMATION
 from talking.mail.transport import Delivered, Outcome, PermanentFailure, TemporaryFailure, Transport
 from talking.settings import Settings
 
@@ -39,6 +40,13 @@ OUTAGE_FIRST_SECONDS = 5.0
 OUTAGE_CAP_SECONDS = 300.0
 # Members who left (or were erased) since a message was queued are never sent it.
 GONE_STATUSES = ("unsubscribed", "erased")
+
+
+def _member_left(member_status: str | None, kind: str) -> bool:
+    """Whether a message is for a member who has left since (a rejoin confirmation still goes to the unsubscribed)."""
+    if member_status == "unsubscribed" and kind == REJOIN_CONFIRMATION:
+        return False
+    return member_status in GONE_STATUSES
 
 
 class RoundReport(msgspec.Struct):
@@ -182,6 +190,7 @@ class MailSender:
                         mail_outbox.c.unsubscribe_url,
                         mail_outbox.c.message_id,
                         mail_outbox.c.member_id,
+                        mail_outbox.c.kind,
                         members.c.status.label("member_status"),
                     )
                     .select_from(mail_outbox.outerjoin(members, members.c.id == mail_outbox.c.member_id))
@@ -198,8 +207,8 @@ class MailSender:
                 rows = (await conn.execute(query)).all()
                 if not rows:
                     return []
-                gone = [row.id for row in rows if row.member_status in GONE_STATUSES]
-                keep = [row for row in rows if row.member_status not in GONE_STATUSES]
+                gone = [row.id for row in rows if _member_left(row.member_status, row.kind)]
+                keep = [row for row in rows if not _member_left(row.member_status, row.kind)]
                 if gone:
                     await conn.execute(
                         update(mail_outbox)

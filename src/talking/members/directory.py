@@ -12,7 +12,7 @@ import msgspec
 from sqlalchemy import func, select, update
 
 from talking import audit
-from talking.db.models import members
+from talking.db.models import invitations, members
 from talking.mail.outbox import forget_member
 from talking.members.services import Db
 from talking.principal import Principal
@@ -92,21 +92,30 @@ async def read(db: Db, member_id: int, *, actor: Principal | None, ip: str | Non
     return MemberDetails(*row)
 
 
-async def erase(db: Db, member_id: int, *, actor: Principal | None, ip: str | None = None) -> None:
+async def erase(
+    db: Db, member_id: int, *, actor: Principal | None, ip: str | None = None, actor_email: str | None = None
+) -> None:
     """Remove a member's email and personal fields for good (and from their emails); the row keeps only its id,
-    status and times."""
+    status and times, and their invitations no longer name them. The one erasure, for staff, the command
+    and the member's own manage link (``actor_email`` says who asked when no staff member did)."""
     now = datetime.now(UTC)
     done = await db.execute(
         update(members)
-        .where(members.c.id == member_id)
+        .where(members.c.id == member_id, members.c.status != "erased")
         .values(
             email=None, email_key=None, district_code=None, age_band=None, sex=None, status="erased", updated_at=now
         )
     )
     if done.rowcount == 0:
-        raise MemberNotFound(member_id)
+        if (await db.execute(select(members.c.id).where(members.c.id == member_id))).first() is None:
+            raise MemberNotFound(member_id)
+        return  # erased already: nothing left to remove, nothing new to record
     await forget_member(db, member_id)  # their emails too: queued ones cancelled, every copy of the address cleared
-    await audit.record(db, "member_erased", actor=actor, target_type="member", target_id=member_id, ip=ip)
+    # Invitations keep their district and day (for response rates) but no longer say whose they were.
+    await db.execute(update(invitations).where(invitations.c.member_id == member_id).values(member_id=None))
+    await audit.record(
+        db, "member_erased", actor=actor, actor_email=actor_email, target_type="member", target_id=member_id, ip=ip
+    )
 
 
 async def erase_by_email(db: Db, email: str, *, actor: Principal | None = None) -> int:

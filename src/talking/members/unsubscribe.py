@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from talking.db.models import members
-from talking.signed_tokens import sign_id, unsign_id
+from talking.signed_tokens import sign_id, sign_ids, unsign_id
 
 UNSUBSCRIBE_PATH = "/members/unsubscribe/"
 # The salt that keeps these tokens from being any other kind of signed link.
@@ -21,6 +22,14 @@ def unsubscribe_url(base_url: str, secret_key: str, member_id: int) -> str:
     It never expires: an unsubscribe link in an old email must still work.
     """
     return base_url.rstrip("/") + UNSUBSCRIBE_PATH + sign_id(secret_key, UNSUBSCRIBE_PURPOSE, member_id)
+
+
+def unsubscribe_urls(base_url: str, secret_key: str, member_ids: Iterable[int]) -> dict[int, str]:
+    """``unsubscribe_url`` for many members at once (a mailing to the panel), by member id."""
+    start = base_url.rstrip("/") + UNSUBSCRIBE_PATH
+    return {
+        member_id: start + token for member_id, token in sign_ids(secret_key, UNSUBSCRIBE_PURPOSE, member_ids).items()
+    }
 
 
 def member_of_token(secret_key: str, token: str) -> int | None:

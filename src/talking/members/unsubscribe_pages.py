@@ -16,6 +16,7 @@ from litestar.params import FromPath
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from talking.members.manage import manage_url
 from talking.members.unsubscribe import UNSUBSCRIBE_PATH, member_of_token, unsubscribe_member
 
 Req = Request[Any, Any, Any]
@@ -46,4 +47,6 @@ class UnsubscribePages(Controller):
         """Unsubscribe at once, whatever the body (mail clients send List-Unsubscribe=One-Click)."""
         member_id = _member_or_404(request, token)
         await unsubscribe_member(db_session, member_id)
-        return Template("members/unsubscribed.html")
+        # Their details stay until they delete them: the page says where (a relative link, fresh).
+        details = manage_url("", request.app.state.settings.secret_key, member_id)
+        return Template("members/unsubscribed.html", context={"manage_url": details})

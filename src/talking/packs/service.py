@@ -25,6 +25,7 @@ from talking.errors import SurveyNotFound, WrongSurveyState
 from talking.packs import document as docs
 from talking.packs.fingerprint import ALGORITHM, Fingerprint, answers_fingerprint
 from talking.principal import Principal
+from talking.reports import recorded_crime as crime
 from talking.reports import service as reports
 
 Progress = Callable[[str], None]
@@ -41,8 +42,8 @@ class PackNotFound(LookupError):
 def crime_months_used(document: dict[str, Any]) -> list[str]:
     """The months of recorded crime a report's figures used ("YYYY-MM"), for the pack to record.
 
-    Recorded crime (branch `crime`) is not merged yet: the report has no `recorded_crime` section,
-    so this is empty. THE MERGER FILLS THIS IN from that section's months (crime_from..crime_to).
+    The report's ``recorded_crime`` section names the months it counted (every month imported when
+    the pack was made); none when no police.uk file had been imported.
     """
     crime = document.get("recorded_crime")
     if isinstance(crime, dict) and isinstance(crime.get("months"), list):
@@ -56,14 +57,22 @@ class Snapshot:
 
     inputs: reports.ReportInputs
     fingerprint: Fingerprint
+    # Recorded crime read in the same snapshot: (months imported, months counted, incidents).
+    crime: tuple[Any, Any, Any]
 
 
-def read_snapshot(conn: Connection, survey_id: int, *, progress: Progress | None = None) -> Snapshot:
-    """Read the inputs and fingerprint (call inside one read transaction); raises SurveyNotFound."""
+def read_snapshot(
+    conn: Connection, survey_id: int, *, progress: Progress | None = None, crime_months: list[str] | None = None
+) -> Snapshot:
+    """Read the inputs, fingerprint and recorded crime (call inside one read transaction); raises SurveyNotFound.
+
+    ``crime_months``: a pack being verified counts the months it counted then (all imported when None).
+    """
     inputs = reports.load_inputs(conn, survey_id, **({"progress": progress} if progress else {}))
     if progress:
         progress("fingerprint of the answers")
-    return Snapshot(inputs, answers_fingerprint(conn, survey_id))
+    first, last = (min(crime_months), max(crime_months)) if crime_months else (None, None)
+    return Snapshot(inputs, answers_fingerprint(conn, survey_id), crime.read_counts(conn, first, last))
 
 
 async def snapshot_connection(engine: AsyncEngine) -> AsyncConnection:
@@ -95,8 +104,9 @@ def pack_document(snapshot: Snapshot, built: reports.SurveyReport, settings: Rep
 
 
 def analyse(snapshot: Snapshot, settings: ReportSettings, *, progress: Progress | None = None):
-    """The report from what the snapshot read (CPU only)."""
-    return reports.analyse(snapshot.inputs, settings, **({"progress": progress} if progress else {}))
+    """The report from what the snapshot read, with its recorded crime beside concern (CPU only)."""
+    built = reports.analyse(snapshot.inputs, settings, **({"progress": progress} if progress else {}))
+    return crime.attach(built, *snapshot.crime)
 
 
 async def store(conn: AsyncConnection, document: dict[str, Any], actor: Principal | None, ip: str | None = None) -> int:
@@ -236,7 +246,9 @@ async def verify(engine: AsyncEngine, pack_id: int, *, progress: Progress | None
     conn = await snapshot_connection(engine)
     try:
         async with conn.begin():
-            snapshot = await conn.run_sync(read_snapshot, stored["survey_id"], progress=progress)
+            snapshot = await conn.run_sync(
+                read_snapshot, stored["survey_id"], progress=progress, crime_months=stored["crime_months"] or None
+            )
     finally:
         await conn.close()
     built = analyse(snapshot, settings, progress=progress)

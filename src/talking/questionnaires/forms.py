@@ -61,6 +61,7 @@ class SurveyForm(msgspec.Struct, kw_only=True):
     opens: Moment = msgspec.field(default_factory=Moment)
     closes: Moment = msgspec.field(default_factory=Moment)
     ask_about_you: str = "yes"
+    audience: str = "open"
 
     def with_spare_rows(self) -> SurveyForm:
         """The same form with empty custom rows at the end, so issues can be added without JavaScript."""
@@ -89,6 +90,7 @@ class SurveyForm(msgspec.Struct, kw_only=True):
             "districts",
             *MOMENT_IDS,
             "ask_about_you",
+            "audience",
             "questions",
         ]
 
@@ -131,6 +133,7 @@ def form_of(survey: Survey) -> SurveyForm:
         opens=moment_of(survey.opens_at),
         closes=moment_of(survey.closes_at, end_of_day=True),
         ask_about_you="yes" if survey.ask_about_you else "no",
+        audience=survey.audience,
     ).with_spare_rows()
 
 
@@ -151,6 +154,8 @@ def read_survey_form(form: FormMultiDict) -> SurveyForm:
         opens=read_moment(form, "opens"),
         closes=read_moment(form, "closes"),
         ask_about_you=form_text(form, "ask_about_you"),
+        # Absent only from a form older than the question: the survey stays open to anyone, as before.
+        audience=form_text(form, "audience") or "open",
     )
 
 
@@ -243,6 +248,8 @@ def build_survey(typed: SurveyForm, questions: tuple[QuestionCreate, ...] = ()) 
         max_picks = int(typed.max_picks)
     if typed.ask_about_you not in ("yes", "no"):
         errors["ask_about_you"] = "Select yes if residents should be asked their age and sex"
+    if typed.audience not in ("open", "members"):
+        errors["audience"] = "Select who can answer: anyone with the link, or invited panel members only"
     opens_at, closes_at, date_errors = parse_dates(typed.opens, typed.closes)
     errors.update(date_errors)
     data = SurveyCreate(
@@ -255,6 +262,7 @@ def build_survey(typed: SurveyForm, questions: tuple[QuestionCreate, ...] = ()) 
         closes_at=closes_at,
         questions=questions,
         ask_about_you=typed.ask_about_you != "no",
+        audience="members" if typed.audience == "members" else "open",
     )
     return Built(data=data, issue_ids=[entry.issue_id for entry in ordered], errors=errors)
 

@@ -19,6 +19,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talking.errors import InvalidResponse, SurveyNotFound, WrongSurveyState
+from talking.invitations.rates import response_rates
 from talking.params import RowId
 from talking.questionnaires import services
 from talking.questionnaires.dates import MOMENT_IDS, Moment, date_field_ids, moment_of, parse_dates, read_moment
@@ -311,6 +312,7 @@ class QuestionnairePages(Controller):
             summaries,
             await services.district_counts(db_session, survey_id),
             can_change=principal_of(request).can("staff"),
+            rates=await response_rates(db_session, survey_id) if survey.audience == "members" else None,
         )
         opens, closes = dates or (moment_of(survey.opens_at), moment_of(survey.closes_at, end_of_day=True))
         return Template(

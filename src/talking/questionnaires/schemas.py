@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from talking.surveys.schemas import MAX_PICKS_LIMIT, QuestionKind
+from talking.surveys.schemas import MAX_PICKS_LIMIT, Audience, QuestionKind
 
 Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="lower-case letters, digits, -")]
 QuestionKey = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_-]{0,63}$")]
@@ -62,6 +62,8 @@ class SurveyCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     closes_at: datetime | None = None
     questions: tuple[QuestionCreate, ...] = ()
     ask_about_you: bool = True
+    # "members": invited panel members only, one answer each; locked once published.
+    audience: Audience = "open"
 
 
 class SurveyCreated(msgspec.Struct, frozen=True):
@@ -84,11 +86,15 @@ class SurveySummary(msgspec.Struct, frozen=True):
     closes_at: datetime | None
     created_at: datetime
     responses: int
+    audience: Audience = "open"
 
 
 class DistrictCount(msgspec.Struct, frozen=True):
-    """Responses so far from one district the survey covers."""
+    """Responses so far from one district the survey covers, and (members surveys) its invitations."""
 
     code: str
     name: str
     responses: int
+    # Panel members invited to this survey from the district, and how many of them have answered.
+    invited: int = 0
+    answered: int = 0

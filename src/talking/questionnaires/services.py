@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from talking import audit
 from talking.db.models import survey_districts, survey_issues, survey_questions, surveys, tally_respondents
 from talking.errors import FieldError, InvalidResponse, SurveyNotFound, WrongSurveyState
+from talking.invitations.rates import response_rates
 from talking.principal import Principal
 from talking.questionnaires.schemas import (
     AGREEMENT_SCALE,
@@ -163,6 +164,7 @@ async def create_survey(
                 created_at=now,
                 updated_at=now,
                 ask_about_you=data.ask_about_you,
+                audience=data.audience,
                 wave=wave,
                 previous_wave_id=previous_wave_id,
                 created_by_id=actor.user_id if actor else None,
@@ -197,8 +199,16 @@ async def _status(db: Db, survey_id: int) -> str:
 
 
 async def update_draft(db: Db, survey_id: int, data: SurveyCreate, *, actor: Principal, ip: str | None = None) -> None:
-    """Replace a draft's definition; published questions are locked."""
-    if await _status(db, survey_id) != "draft":
+    """Replace a draft's definition; published questions (and who may answer) are locked."""
+    found = (await db.execute(select(surveys.c.status, surveys.c.audience).where(surveys.c.id == survey_id))).first()
+    if found is None:
+        raise SurveyNotFound(survey_id)
+    if found.status != "draft" and found.audience != data.audience:
+        raise WrongSurveyState(
+            f"A published survey's audience is locked (it is {found.audience!r}): residents may already have "
+            "the link or an invitation; start a new wave as a draft to change who can answer"
+        )
+    if found.status != "draft":
         raise WrongSurveyState("A published survey's questions are locked; start a new wave to change them")
     if errors := survey_problems(data):
         raise InvalidResponse(errors)
@@ -212,6 +222,7 @@ async def update_draft(db: Db, survey_id: int, data: SurveyCreate, *, actor: Pri
             opens_at=data.opens_at,
             closes_at=data.closes_at,
             ask_about_you=data.ask_about_you,
+            audience=data.audience,
             updated_at=datetime.now(UTC),
         )
     )
@@ -306,6 +317,7 @@ def definition_of(survey: Survey) -> SurveyCreate:
             for q in survey.questions
         ),
         ask_about_you=survey.ask_about_you,
+        audience=survey.audience,
     )
 
 
@@ -365,13 +377,15 @@ async def _summaries(db: Db, *where: ColumnElement[bool]) -> list[SurveySummary]
             closes_at=r.closes_at,
             created_at=r.created_at,
             responses=int(r.n),
+            audience=r.audience,
         )
         for r in rows
     ]
 
 
 async def district_counts(db: Db, survey_id: int) -> list[DistrictCount]:
-    """Responses so far from each district the survey covers (zeros included), by district name."""
+    """Responses so far from each district the survey covers (zeros included), by district name, with
+    each district's invitations and answers to them (zeros for an open survey)."""
     covered = (
         (await db.execute(select(survey_districts.c.district_code).where(survey_districts.c.survey_id == survey_id)))
         .scalars()
@@ -384,7 +398,18 @@ async def district_counts(db: Db, survey_id: int) -> list[DistrictCount]:
         )
     }
     names = districts_by_code()
-    codes = set(covered) | set(counted)
+    rates = {d.code: d for d in (await response_rates(db, survey_id)).districts}
+    codes = set(covered) | set(counted) | set(rates)
     return sorted(
-        (DistrictCount(code=c, name=names[c].name, responses=counted.get(c, 0)) for c in codes), key=lambda d: d.name
+        (
+            DistrictCount(
+                code=c,
+                name=names[c].name,
+                responses=counted.get(c, 0),
+                invited=rates[c].invited if c in rates else 0,
+                answered=rates[c].answered if c in rates else 0,
+            )
+            for c in codes
+        ),
+        key=lambda d: d.name,
     )

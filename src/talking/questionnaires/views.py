@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from talking.errors import SurveyNotFound
+from talking.invitations.rates import FEW_ANSWERS, LOW_RATE, ResponseRates, percent
 from talking.questionnaires.schemas import DistrictCount, SurveySummary
 from talking.reference import districts_by_code
 from talking.surveys.schemas import Survey
@@ -56,6 +57,76 @@ class SurveyView(msgspec.Struct, frozen=True):
     can_start_wave: bool
     can_edit: bool
     can_change_dates: bool
+    # Members surveys: invited, answered and the rate by district; None for a survey open to anyone.
+    rates: ResponseRates | None = None
+    # Members surveys that are open: staff may send invitations and reminders.
+    can_invite: bool = False
+    rate_chart: RateChart | None = None
+    rate_warning: str | None = None
+
+
+class RateBar(msgspec.Struct, frozen=True):
+    """One district's response rate as a bar, with its figures in words beside it."""
+
+    name: str
+    text: str  # "42% (21 of 50)"
+    y: int
+    width: int
+    text_y: int
+    low: bool
+
+
+class RateChart(msgspec.Struct, frozen=True):
+    """A horizontal bar chart of response rates by district (0 to 100%)."""
+
+    width: int
+    height: int
+    label_width: int
+    bar_height: int
+    font_size: int
+    bars: list[RateBar]
+    description: str
+
+
+# Room for "100% (1,234 of 5,678)" after the bar.
+RATE_VALUE_ROOM = 200
+
+
+def low_rate_warning(rates: ResponseRates) -> str | None:
+    """The warning over the response rates, naming the districts whose rate is low (None if none is)."""
+    if not rates.low:
+        return None
+    return (
+        f"Low response rate (under {LOW_RATE:.0%}, or fewer than {FEW_ANSWERS} answers) in "
+        f"{', '.join(d.name for d in rates.low)}: figures for these districts say less about their residents."
+    )
+
+
+def rate_chart(rates: ResponseRates) -> RateChart:
+    """Bars as long as each district's response rate (the whole width would be 100%)."""
+    room = CHART_WIDTH - LABEL_WIDTH - RATE_VALUE_ROOM
+    bars = []
+    for n, district in enumerate(rates.districts):
+        y = n * ROW_HEIGHT + 8
+        text = f"{percent(district.rate)} ({district.answered:,} of {district.invited:,})"
+        width = round(room * (district.rate or 0.0))
+        bars.append(RateBar(district.name, text, y, width, y + BAR_HEIGHT - 6, district.low))
+    low = [d.name for d in rates.low]
+    warning = f" Low (under {LOW_RATE:.0%}, or fewer than {FEW_ANSWERS} answers): {', '.join(low)}." if low else ""
+    description = (
+        f"One bar for each of the {len(bars)} districts, as long as the share of its invited panel members "
+        f"who have answered; the county's rate is {percent(rates.county.rate)} ({rates.county.answered:,} of "
+        f"{rates.county.invited:,}).{warning} The table has the same figures."
+    )
+    return RateChart(
+        width=CHART_WIDTH,
+        height=len(bars) * ROW_HEIGHT + 16,
+        label_width=LABEL_WIDTH,
+        bar_height=BAR_HEIGHT,
+        font_size=FONT_SIZE,
+        bars=bars,
+        description=description,
+    )
 
 
 def bar_chart(counts: list[DistrictCount]) -> Chart:
@@ -89,7 +160,12 @@ def bar_chart(counts: list[DistrictCount]) -> Chart:
 
 
 def survey_view(
-    survey: Survey, summaries: list[SurveySummary], counts: list[DistrictCount], *, can_change: bool
+    survey: Survey,
+    summaries: list[SurveySummary],
+    counts: list[DistrictCount],
+    *,
+    can_change: bool,
+    rates: ResponseRates | None = None,
 ) -> SurveyView:
     """Everything the survey page shows besides the definition itself."""
     by_id = {s.id: s for s in summaries}
@@ -112,4 +188,8 @@ def survey_view(
         can_start_wave=can_change and published,
         can_edit=can_change and not published,
         can_change_dates=can_change and survey.status != "closed",
+        rates=rates,
+        rate_chart=rate_chart(rates) if rates is not None and rates.any_invited else None,
+        rate_warning=low_rate_warning(rates) if rates is not None else None,
+        can_invite=can_change and survey.audience == "members" and summary.state == "open",
     )

@@ -21,6 +21,7 @@ from talking.openapi import BY_ID, BY_TOKEN, STAFF_SECURITY, problems
 from talking.params import RowId
 from talking.questionnaires import services as questionnaires
 from talking.reports import exports
+from talking.reports.recorded_crime import MONTH_PATTERN, with_recorded_crime
 from talking.reports.responses_csv import stream_responses_csv
 from talking.reports.service import ReportCache, ReportDocument, SurveyReport
 from talking.web.guards import current_principal, requires
@@ -60,13 +61,21 @@ async def record_export(
 
 
 async def report_download(
-    request: Request[Any, Any, Any], db_session: AsyncSession, survey_id: int, fmt: str
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    survey_id: int,
+    fmt: str,
+    crime_from: str | None = None,
+    crime_to: str | None = None,
 ) -> Response[bytes]:
-    """The report as a file, recorded in the audit log; for the API and the pages alike."""
+    """The report as a file (with recorded crime for the months asked), audited; for the API and the pages alike."""
     cache: ReportCache = request.app.state.reports
     built = await cache.get(survey_id)
+    built = await with_recorded_crime(request.app.state.engine, built, crime_from, crime_to)
     content, media_type, name = report_file(built, fmt)
     detail = {"format": fmt, "responses": built.report.responses}
+    if built.recorded_crime is not None and built.recorded_crime.months:
+        detail["crime_months"] = built.recorded_crime.months
     await record_export(request, db_session, "report_exported", survey_id, detail)
     return Response(content, media_type=media_type, headers=attachment(name))
 
@@ -90,9 +99,25 @@ class ReportController(Controller):
         db_session: NamedDependency[AsyncSession],
         survey_id: RowId,
         fmt: Annotated[Format, QueryParameter(name="format", description="json, csv or xlsx")] = "json",
+        crime_from: Annotated[
+            str | None,
+            QueryParameter(
+                description="First month of recorded crime (YYYY-MM); default the first imported",
+                pattern=MONTH_PATTERN,
+                max_length=7,
+            ),
+        ] = None,
+        crime_to: Annotated[
+            str | None,
+            QueryParameter(
+                description="Last month of recorded crime (YYYY-MM); default the last imported",
+                pattern=MONTH_PATTERN,
+                max_length=7,
+            ),
+        ] = None,
     ) -> Response[bytes]:
         """Rebuilt when answers have arrived since the last request, otherwise served from memory."""
-        return await report_download(request, db_session, survey_id, fmt)
+        return await report_download(request, db_session, survey_id, fmt, crime_from, crime_to)
 
     @get(
         "/responses.csv",

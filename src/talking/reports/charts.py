@@ -188,3 +188,40 @@ def bar_chart(
         y += ROW
     body += _axis(y + 4, top, x_of, AXIS_LABEL)
     return _svg(chart_id, title, description, y + 52, body)
+
+
+def diverging_bars(
+    bars: Sequence[Bar],
+    *,
+    limit: float,
+    chart_id: str,
+    title: str,
+    description: str,
+    left_label: str,
+    right_label: str,
+) -> Markup:
+    """Bars to the left or right of a centre line (values from -limit to +limit), each row labelled.
+
+    The two directions differ in position and in the words of the legend, not only in colour.
+    """
+    centre = WIDTH / 2
+    half = WIDTH / 2 - PAD
+    body = [
+        _text(PAD, 16, f"← {left_label}", size=SMALL),
+        _text(WIDTH - PAD, 16, f"{right_label} →", anchor="end", size=SMALL),
+    ]
+    y = 26.0
+    for bar in bars:
+        value = max(-limit, min(limit, bar.value))
+        length = half * abs(value) / limit if limit else 0.0
+        x = centre if value >= 0 else centre - length
+        colour = BLUE if value >= 0 else "#d4351c"
+        body += _row_head(y, bar.label, bar.value)
+        body.append(_line(centre, y + 20, centre, y + ROW - 2, GRID, dashes="2 3"))
+        if length:
+            body.append(
+                f'<rect x="{_num(x)}" y="{_num(y + 23)}" width="{_num(max(length, 1.0))}" height="16" fill="{colour}"/>'
+            )
+        y += ROW
+    body.append(_line(centre, 22, centre, y, INK))
+    return _svg(chart_id, title, description, y + 8, body)

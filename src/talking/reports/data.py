@@ -23,14 +23,23 @@ from talking.db.models import (
 )
 from talking.errors import SurveyNotFound
 from talking.reference import districts as reference_districts
-from talking.tallies import age_level_of, respondent_counts
+from talking.reference.residents import WEIGHTING_AGE_BANDS, WEIGHTING_SEXES, residents_by_district
+from talking.tallies import age_level_of, respondent_counts, sex_level_of
 
-# Raking margin: Census 2021 gives each district's people aged 15-64 and 65 and over; residents
-# answer in finer bands from 16, which the tallies keep as those two levels (talking.tallies).
-# "Prefer not to say" and no answer are unknown (NO_PICK here) and sit out the raking.
-AGE_MARGIN = "age"
-# Weighting cells are the stored age levels in this order: not given, 16-64, 65 and over.
-CELL_LEVELS = np.array([[NO_PICK], [0], [1]], dtype=np.int64)
+# Raking margins: each district's Census 2021 residents aged 16 and over by the survey's own age
+# bands and by sex (talking.reference.residents), kept in the tallies as level numbers
+# (talking.tallies). "Prefer not to say" and no answer are unknown (NO_PICK here): such a
+# respondent sits out that margin and is raked on the other.
+AGE_MARGIN = "age band"
+SEX_MARGIN = "sex"
+MARGINS = [AGE_MARGIN, SEX_MARGIN]
+_SEX_LEVELS = len(WEIGHTING_SEXES) + 1  # with NOT_GIVEN
+# Weighting cells: every stored (age level, sex level), cell = age_level * _SEX_LEVELS + sex_level;
+# each cell's analysis levels are the stored level - 1, so NOT_GIVEN (0) becomes NO_PICK (-1).
+CELL_LEVELS = np.array(
+    [[age - 1, sex - 1] for age in range(len(WEIGHTING_AGE_BANDS) + 1) for sex in range(_SEX_LEVELS)],
+    dtype=np.int64,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +57,12 @@ class SurveyFrame:
     district_codes: list[str]  # the districts covered, and any that answered, in name order
     district_names: list[str]
     population: np.ndarray  # Census 2021 residents per district
-    age_targets: np.ndarray  # (districts, 2): population shares aged 15-64 and 65+
+    age_targets: np.ndarray  # (districts, 7): shares of residents 16+ in each of the survey's age bands
+    sex_targets: np.ndarray  # (districts, 2): shares of residents 16+ female, male
+
+    def margin_targets(self) -> dict[str, np.ndarray]:
+        """The raking targets by margin, in the order the statistics keep their cells (MARGINS)."""
+        return {AGE_MARGIN: self.age_targets, SEX_MARGIN: self.sex_targets}
 
     def district_index(self) -> dict[str, int]:
         """District code -> position in the report."""
@@ -85,7 +99,9 @@ def load_frame(conn: Connection, survey_id: int) -> SurveyFrame:
         ).scalars()
     )
     areas = [d for d in reference_districts() if d.code in covered | answered]
-    adults = np.array([[d.aged_15_to_64, d.aged_65_and_over] for d in areas], dtype=float).reshape(-1, 2)
+    residents = residents_by_district()
+    by_age = [[residents[d.code].by_age_band[band] for band in WEIGHTING_AGE_BANDS] for d in areas]
+    by_sex = [[residents[d.code].by_sex[sex] for sex in WEIGHTING_SEXES] for d in areas]
     return SurveyFrame(
         id=survey.id,
         title=survey.title,
@@ -98,39 +114,48 @@ def load_frame(conn: Connection, survey_id: int) -> SurveyFrame:
         district_codes=[d.code for d in areas],
         district_names=[d.name for d in areas],
         population=np.array([d.population for d in areas], dtype=float),
-        age_targets=adults / np.maximum(adults.sum(axis=1, keepdims=True), 1),
+        age_targets=_shares(by_age, len(WEIGHTING_AGE_BANDS)),
+        sex_targets=_shares(by_sex, len(WEIGHTING_SEXES)),
     )
 
 
-def age_level(band: str | None) -> int:
-    """The raking level of an answered age band (NO_PICK when not given or not said)."""
-    return age_level_of(band) - 1
+def _shares(counts: list[list[int]], levels: int) -> np.ndarray:
+    """Each district's counts as shares of its row (districts, levels)."""
+    array = np.array(counts, dtype=float).reshape(-1, levels)
+    return array / np.maximum(array.sum(axis=1, keepdims=True), 1)
+
+
+def traits_of(age_band: str | None, sex: str | None) -> tuple[int, int]:
+    """The raking levels of an answered age band and sex (NO_PICK when not given or not said)."""
+    return age_level_of(age_band) - 1, sex_level_of(sex) - 1
 
 
 def load_stats(conn: Connection, frame: SurveyFrame) -> PickStats:
-    """Sufficient statistics by district and age level, read from the running tallies."""
+    """Sufficient statistics by district and weighting cell (age band x sex), read from the running tallies."""
     d_at, i_at = frame.district_index(), frame.issue_index()
     n_d, n_c, n_i, top = len(frame.district_codes), len(CELL_LEVELS), len(frame.issue_codes), frame.max_picks
     n = np.zeros((n_d, n_c), dtype=np.int64)
     counts = np.zeros((n_d, n_c, n_i, top), dtype=np.int64)
     cross = np.zeros((n_d, n_c, n_i, n_i), dtype=np.int64)
     t = tally_respondents
-    for code, cell, count in conn.execute(
-        select(t.c.district_code, t.c.age_level, t.c.respondents).where(t.c.survey_id == frame.id)
+    for code, age, sex, count in conn.execute(
+        select(t.c.district_code, t.c.age_level, t.c.sex_level, t.c.respondents).where(t.c.survey_id == frame.id)
     ):
-        n[d_at[code], cell] += count
+        n[d_at[code], age * _SEX_LEVELS + sex] += count
     p = tally_positions
-    for code, cell, issue, rank, count in conn.execute(
-        select(p.c.district_code, p.c.age_level, p.c.issue_code, p.c.rank, p.c.picks).where(p.c.survey_id == frame.id)
+    for code, age, sex, issue, rank, count in conn.execute(
+        select(p.c.district_code, p.c.age_level, p.c.sex_level, p.c.issue_code, p.c.rank, p.c.picks).where(
+            p.c.survey_id == frame.id
+        )
     ):
-        counts[d_at[code], cell, i_at[issue], rank - 1] += count
+        counts[d_at[code], age * _SEX_LEVELS + sex, i_at[issue], rank - 1] += count
     q = tally_pairs
-    for code, c, a, b, product in conn.execute(
-        select(q.c.district_code, q.c.age_level, q.c.issue_a, q.c.issue_b, q.c.point_product).where(
+    for code, age, sex, a, b, product in conn.execute(
+        select(q.c.district_code, q.c.age_level, q.c.sex_level, q.c.issue_a, q.c.issue_b, q.c.point_product).where(
             q.c.survey_id == frame.id
         )
     ):
-        d, i, j = d_at[code], i_at[a], i_at[b]
+        d, c, i, j = d_at[code], age * _SEX_LEVELS + sex, i_at[a], i_at[b]
         cross[d, c, i, j] += product
         cross[d, c, j, i] += product
     points = np.arange(top, 0, -1)
@@ -143,7 +168,7 @@ def load_stats(conn: Connection, frame: SurveyFrame) -> PickStats:
         point_cross=cross,
         max_picks=top,
         cell_levels=CELL_LEVELS.copy(),
-        margins=[AGE_MARGIN],
+        margins=list(MARGINS),
     )
 
 
@@ -172,19 +197,20 @@ def _sampled(conn: Connection, survey_id: int, columns: str, fraction: float, al
 
 
 def load_rows(conn: Connection, frame: SurveyFrame, fraction: float = 1.0) -> Responses:
-    """Respondent rows (all, or a pseudo-random fraction), with the age level as a trait."""
-    rows = _sampled(conn, frame.id, "r.district_code, r.age_band, r.ranked_picks", fraction)
+    """Respondent rows (all, or a pseudo-random fraction), with age band and sex levels as traits."""
+    rows = _sampled(conn, frame.id, "r.district_code, r.age_band, r.sex, r.ranked_picks", fraction)
     d_at, i_at = frame.district_index(), frame.issue_index()
+    levels = np.array([traits_of(r[1], r[2]) for r in rows], dtype=np.int64).reshape(-1, len(MARGINS))
     picks = np.full((len(rows), frame.max_picks), NO_PICK, dtype=np.int64)
     for at, row in enumerate(rows):
-        ranked = [i_at[code] for code in row[2].split()]
+        ranked = [i_at[code] for code in row[3].split()]
         picks[at, : len(ranked)] = ranked
     return Responses(
         picks=picks,
         district=np.array([d_at[r[0]] for r in rows], dtype=np.int64),
         n_issues=len(frame.issue_codes),
         n_districts=len(frame.district_codes),
-        traits={AGE_MARGIN: np.array([age_level(r[1]) for r in rows], dtype=np.int64)},
+        traits={AGE_MARGIN: levels[:, 0], SEX_MARGIN: levels[:, 1]},
     ).check()
 
 
@@ -206,6 +232,8 @@ def load_comments(conn: Connection, frame: SurveyFrame, size: int) -> tuple[list
 
 __all__ = [
     "AGE_MARGIN",
+    "MARGINS",
+    "SEX_MARGIN",
     "SurveyFrame",
     "load_comments",
     "load_frame",

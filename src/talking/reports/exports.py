@@ -14,6 +14,15 @@ import msgspec
 import xlsxwriter
 
 from analysis.schemas import District, IssueResult, Report
+from talking.reports.crime_exports import (
+    CORRELATION_HEADER,
+    CRIME_COLUMNS,
+    RATE_HEADER,
+    correlation_rows,
+    months_text,
+    rate_rows,
+    with_crime_columns,
+)
 from talking.reports.service import SurveyReport
 
 _FORMULA_STARTS = "=+-@\t\r"
@@ -45,6 +54,9 @@ ISSUE_COLUMNS = [
     "versus_county",
     "difference_from_county",
     "p_adjusted",
+    # county rows only: the suppressed districts the county figures leave out (codes), and their answers
+    "county_leaves_out",
+    "county_left_out_responses",
 ]
 
 
@@ -89,11 +101,12 @@ def _issue_row(area: list[object], issue: IssueResult) -> list[object]:
 def issue_rows(report: Report, issue_labels: dict[str, str]) -> Iterator[list[object]]:
     """One row per area (county, then each district), weighting and issue; suppressed areas keep their rows, blank."""
     county = report.county
+    left_out = [" ".join(county.left_out), county.left_out_responses]
     for weighting, table in (("unweighted", county.unweighted), ("weighted", county.weighted)):
         if table is not None:
             area = ["county", "", "County", weighting, county.responses, False, table.flagged]
             for issue in table.issues:
-                yield _issue_row(area, issue)
+                yield [*_issue_row(area, issue), *left_out]
     for district in report.districts:
         tables = [("unweighted", district.issues), ("weighted", district.weighted_issues)]
         if district.suppressed:
@@ -104,15 +117,15 @@ def issue_rows(report: Report, issue_labels: dict[str, str]) -> Iterator[list[ob
         for weighting, issues in tables:
             area = ["district", district.code, district.name, weighting, district.responses, False, district.flagged]
             for issue in issues or []:
-                yield _issue_row(area, issue)
+                yield [*_issue_row(area, issue), None, None]
 
 
 def to_csv(built: SurveyReport) -> str:
-    """The issue table as CSV, one row per area, weighting and issue."""
+    """The issue table as CSV, one row per area, weighting and issue (recorded crime in the last columns)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(ISSUE_COLUMNS)
-    for row in issue_rows(built.report, built.frame.issue_label_of()):
+    writer.writerow(ISSUE_COLUMNS + CRIME_COLUMNS)
+    for row in with_crime_columns(issue_rows(built.report, built.frame.issue_label_of()), built.recorded_crime):
         writer.writerow([safe_text(v) for v in row])
     return out.getvalue()
 
@@ -138,7 +151,8 @@ def to_xlsx(built: SurveyReport) -> bytes:
     report, frame = built.report, built.frame
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
-    _sheet(book, "Issues", ISSUE_COLUMNS, list(issue_rows(report, built.frame.issue_label_of())))
+    issues = with_crime_columns(issue_rows(report, built.frame.issue_label_of()), built.recorded_crime)
+    _sheet(book, "Issues", ISSUE_COLUMNS + CRIME_COLUMNS, list(issues))
     _sheet(book, "Priority scores", *heat_map(report, frame.issue_codes, frame.issue_labels))
     groups = report.clusters.groups if report.clusters else []
     _sheet(
@@ -171,6 +185,8 @@ def to_xlsx(built: SurveyReport) -> bytes:
             for c in a.changes
         ],
     )
+    _sheet(book, "Recorded crime", RATE_HEADER, rate_rows(built.recorded_crime))
+    _sheet(book, "Crime and concern", CORRELATION_HEADER, correlation_rows(built.recorded_crime))
     _sheet(book, "Method", ["item", "value"], method_rows(built))
     book.close()
     return out.getvalue()
@@ -209,9 +225,22 @@ def method_rows(built: SurveyReport) -> list[list[object]]:
         ["suppression threshold (respondents)", m.min_cell],
         ["flagged below (respondents)", m.flag_base],
         ["weighting", m.weighting],
+        *(["respondents who did not give " + margin, count] for margin, count in m.unknown_traits.items()),
+        *([["respondents who gave none of them", m.unknown_on_every_margin]] if m.unknown_traits else []),
         ["county", m.county_weighting],
+        ["county responses (published districts)", built.report.county.responses],
+        ["county leaves out (suppressed districts)", ", ".join(built.report.county.left_out) or "none"],
+        ["answers left out of the county", built.report.county.left_out_responses],
         ["multiple comparisons", m.multiple_comparisons],
         ["cluster threshold (silhouette)", m.cluster_threshold],
     ]
     rows.extend(["note", note] for note in m.notes)
+    crime = built.recorded_crime
+    if crime is not None:
+        rows.append(["recorded crime months", months_text(crime) or "none imported"])
+        rows.extend(["recorded crime note", note] for note in crime.notes)
+        rows.append(["recorded crime source", CRIME_SOURCE])
     return rows
+
+
+CRIME_SOURCE = "data.police.uk street-level crime, Open Government Licence v3.0"

@@ -18,6 +18,7 @@ from jinja2 import Environment
 from markupsafe import Markup
 
 from talking.reports import findings, views
+from talking.reports.crime_view import crime_view
 from talking.reports.exports import method_rows
 from talking.reports.overview import overview_view
 from talking.reports.service import SurveyReport
@@ -54,7 +55,7 @@ def inline_css(static_dir: Path = STATIC_DIR) -> str:
 
 
 def standalone_context(built: SurveyReport) -> dict[str, object]:
-    """What the one-file report's template takes (css, ov, districts, gv, tv, links); packs render with it too."""
+    """What the one-file report's template takes (css, ov, districts, gv, tv, cv, links); packs render with it too."""
     links = views.Links(None)
     # The file has room for the whole method, not just the summary the page shows first.
     full = [(str(item), "" if value is None else str(value)) for item, value in method_rows(built) if item != "note"]
@@ -65,6 +66,7 @@ def standalone_context(built: SurveyReport) -> dict[str, object]:
         "districts": [views.district_view(built, d) for d in built.report.districts],
         "gv": findings.groups_view(built),
         "tv": findings.themes_view(built),
+        "cv": None if built.recorded_crime is None else crime_view(built.recorded_crime),
         "links": links,
     }
 

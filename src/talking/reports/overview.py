@@ -69,6 +69,7 @@ class Overview:
     min_cell: int
     method: list[tuple[str, str]]
     notes: list[str]
+    county_left_out: str | None  # which suppressed districts the county figures leave out, in words
     county_tables: list[IssueTableView]
     county_chart: Markup | None
     heat_map: HeatMap | None
@@ -124,6 +125,22 @@ def heat_map_view(report: Report, headline: list[IssueResult]) -> HeatMap:
     return HeatMap([i.label for i in headline], out, legend, weighted, report.method.flag_base)
 
 
+def county_left_out(report: Report) -> str | None:
+    """The suppressed districts the county figures leave out, and their answers, in a sentence (None: none)."""
+    county = report.county
+    if not county.left_out:
+        return None
+    names = {d.code: d.name for d in report.districts}
+    which = ", ".join(names.get(code, code) for code in county.left_out)
+    answers = county.left_out_responses
+    return (
+        f"The county figures are made from the published districts only. They leave out {which}, with "
+        f"{answers:,} answer{'s' if answers != 1 else ''} between "
+        f"{'them' if len(county.left_out) > 1 else 'it'}, so that no county figure can be used to work "
+        f"out a suppressed district's."
+    )
+
+
 def district_state(district: District, min_cell: int, flag_base: int) -> str:
     """A district in a few words: its answers, a small base, or its suppression."""
     if district.suppressed:
@@ -165,6 +182,7 @@ def overview_view(built: SurveyReport, links: Links | None = None, issue: str | 
         min_cell=m.min_cell,
         method=method_summary(report),
         notes=list(m.notes),
+        county_left_out=county_left_out(report),
         county_tables=tables,
         county_chart=chart,
         heat_map=heat,

@@ -14,15 +14,17 @@ from typing import Any, ClassVar
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talking.params import RowId
 from talking.reports import findings, views
 from talking.reports.api import report_download
+from talking.reports.crime_view import crime_view
 from talking.reports.issue_map import CHOOSE_AN_ISSUE, is_known_issue
 from talking.reports.overview import overview_view
+from talking.reports.recorded_crime import MonthsBroken, with_recorded_crime
 from talking.reports.service import ReportCache, SurveyReport
 from talking.web.guards import requires
 
@@ -88,17 +90,63 @@ class ReportPages(Controller):
         built = await _report(request, survey_id)
         return _page("reports/themes.html", built, tv=findings.themes_view(built))
 
+    @get(REPORT + "/crime")
+    async def crime(
+        self,
+        request: Req,
+        survey_id: RowId,
+        crime_from: FromQuery[str | None] = None,
+        crime_to: FromQuery[str | None] = None,
+    ) -> Template:
+        """Recorded crime beside concern for the months chosen (all imported by default)."""
+        built = await _report(request, survey_id)
+        errors: dict[str, str] = {}
+        try:
+            with_crime = await with_recorded_crime(request.app.state.engine, built, crime_from, crime_to)
+        except MonthsBroken as exc:
+            errors = {e.field: e.message for e in exc.errors}
+            with_crime = await with_recorded_crime(request.app.state.engine, built)
+            crime_from = crime_to = None
+        assert with_crime.recorded_crime is not None  # with_recorded_crime always adds the section
+        page = _page(
+            "reports/crime.html", built, cv=crime_view(with_crime.recorded_crime, crime_from, crime_to), errors=errors
+        )
+        if errors:
+            page.status_code = 422
+        return page
+
     @get(REPORT + ".csv")
-    async def csv(self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: RowId) -> Response[bytes]:
+    async def csv(
+        self,
+        request: Req,
+        db_session: NamedDependency[AsyncSession],
+        survey_id: RowId,
+        crime_from: FromQuery[str | None] = None,
+        crime_to: FromQuery[str | None] = None,
+    ) -> Response[bytes]:
         """The report as CSV, one row per area, weighting and issue (audited)."""
-        return await report_download(request, db_session, survey_id, "csv")
+        return await report_download(request, db_session, survey_id, "csv", crime_from, crime_to)
 
     @get(REPORT + ".xlsx")
-    async def xlsx(self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: RowId) -> Response[bytes]:
+    async def xlsx(
+        self,
+        request: Req,
+        db_session: NamedDependency[AsyncSession],
+        survey_id: RowId,
+        crime_from: FromQuery[str | None] = None,
+        crime_to: FromQuery[str | None] = None,
+    ) -> Response[bytes]:
         """The report as an Excel workbook, a sheet per table (audited)."""
-        return await report_download(request, db_session, survey_id, "xlsx")
+        return await report_download(request, db_session, survey_id, "xlsx", crime_from, crime_to)
 
     @get(REPORT + ".json")
-    async def json(self, request: Req, db_session: NamedDependency[AsyncSession], survey_id: RowId) -> Response[bytes]:
+    async def json(
+        self,
+        request: Req,
+        db_session: NamedDependency[AsyncSession],
+        survey_id: RowId,
+        crime_from: FromQuery[str | None] = None,
+        crime_to: FromQuery[str | None] = None,
+    ) -> Response[bytes]:
         """The whole report as JSON (audited)."""
-        return await report_download(request, db_session, survey_id, "json")
+        return await report_download(request, db_session, survey_id, "json", crime_from, crime_to)

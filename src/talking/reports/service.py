@@ -22,12 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from threadpoolctl import threadpool_limits
 
 from analysis.data import PickStats, Responses
+from analysis.recorded_crime import RecordedCrime
 from analysis.report import ReportSettings, build_report
 from analysis.schemas import Report, Share
 from talking.db.models import surveys
 from talking.errors import SurveyNotFound
+from talking.invitations.rates import ResponseRates, invited_count, rate_notes, response_rates_now
 from talking.reports.data import (
-    AGE_MARGIN,
     SurveyFrame,
     load_comments,
     load_frame,
@@ -64,6 +65,8 @@ class ReportInputs:
     previous: ReportInputs | None = None
     # Responses from a browser that had already answered this survey (households share devices).
     repeat_answers: int = 0
+    # A members survey's invitations and answers by district (None when nobody was invited).
+    rates: ResponseRates | None = None
 
 
 class ReportSurvey(msgspec.Struct, frozen=True):
@@ -82,6 +85,8 @@ class ReportDocument(Report, frozen=True, kw_only=True):
     """The report as the API and `talking report --format json` give it (its schema is in the OpenAPI)."""
 
     survey: ReportSurvey
+    # Police.uk recorded crime beside concern, for the months chosen (reports/recorded_crime.py).
+    recorded_crime: RecordedCrime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +96,8 @@ class SurveyReport:
     frame: SurveyFrame
     report: Report
     repeat_answers: int = 0
+    # Added per request for the months asked for (not cached with the report): reports/recorded_crime.py.
+    recorded_crime: RecordedCrime | None = None
 
     def document(self) -> dict:
         """The JSON document (a ReportDocument): the report's fields plus a `survey` block."""
@@ -103,7 +110,10 @@ class SurveyReport:
             previous_wave_id=f.previous_wave_id,
             repeat_answers=repeat_share(self.repeat_answers, self.report.responses),
         )
-        return msgspec.to_builtins(ReportDocument(**msgspec.structs.asdict(self.report), survey=survey))
+        document = ReportDocument(
+            **msgspec.structs.asdict(self.report), survey=survey, recorded_crime=self.recorded_crime
+        )
+        return msgspec.to_builtins(document)
 
 
 def _quiet(_step: str) -> None:
@@ -136,7 +146,17 @@ def load_inputs(
         progress("previous wave")
         previous = _load_previous_wave(conn, frame.previous_wave_id, all_rows=all_rows)
     repeats = repeat_answers(conn, survey_id)
-    return ReportInputs(frame, stats, rows if len(rows) else None, comments, where, previous, repeats)
+    rates = response_rates_now(conn, survey_id)
+    return ReportInputs(
+        frame,
+        stats,
+        rows if len(rows) else None,
+        comments,
+        where,
+        previous,
+        repeats,
+        rates if rates.any_invited else None,
+    )
 
 
 def _load_previous_wave(conn: Connection, survey_id: int, *, all_rows: bool) -> ReportInputs:
@@ -180,7 +200,7 @@ def analyse(
             responses=inputs.rows,
             # with no answers at all there is nothing to weight (and no district to renormalise over)
             population=f.population if inputs.stats.n.sum() else None,
-            margin_targets={AGE_MARGIN: f.age_targets},
+            margin_targets=f.margin_targets(),
             comments=inputs.comments or None,
             comment_district=inputs.comment_district,
             previous=previous,
@@ -201,6 +221,9 @@ def analyse(
             "already answered this survey. Households share devices, so they are kept and counted like any other."
         )
         method = msgspec.structs.replace(report.method, notes=[*report.method.notes, note])
+        report = msgspec.structs.replace(report, method=method)
+    if inputs.rates is not None:  # a members survey: who answered of those invited, and where it is low
+        method = msgspec.structs.replace(report.method, notes=[*report.method.notes, *rate_notes(inputs.rates)])
         report = msgspec.structs.replace(report, method=method)
     return SurveyReport(f, report, inputs.repeat_answers)
 
@@ -282,6 +305,8 @@ class _CacheKey(NamedTuple):
     respondents: int
     previous_wave_id: int | None
     previous_respondents: int | None
+    # Invitations sent change the method's response rates without any new answer.
+    invited: int = 0
 
     @property
     def previous(self) -> tuple[int | None, int | None]:
@@ -302,4 +327,5 @@ def _cache_key(conn: Connection, survey_id: int) -> _CacheKey:
         respondents(conn, survey_id),
         previous,
         None if previous is None else respondents(conn, previous),
+        invited_count(conn, survey_id),
     )

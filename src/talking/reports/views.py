@@ -40,6 +40,10 @@ class Links:
         """Comment themes and wave-on-wave changes."""
         return f"{self.base}/themes" if self.base else "#themes"
 
+    def crime(self) -> str:
+        """Recorded crime beside concern."""
+        return f"{self.base}/crime" if self.base else "#crime"
+
     def download(self, fmt: str) -> str:
         """The report as a file (pages only)."""
         return f"{self.base}.{fmt}"

@@ -14,7 +14,9 @@ class AboutPages(Controller):
     @get("/privacy", name="privacy")
     async def privacy(self, request: Request) -> Template:
         """What we collect, why, who sees it, how long we keep it; the cookies we set."""
-        return Template("about/privacy.html", context={"retention_days": request.app.state.settings.retention_days})
+        settings = request.app.state.settings
+        context = {"retention_days": settings.retention_days, "mail_retention_days": settings.mail_retention_days}
+        return Template("about/privacy.html", context=context)
 
     @get("/accessibility", name="accessibility")
     async def accessibility(self) -> Template:

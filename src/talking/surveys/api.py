@@ -15,7 +15,7 @@ from talking.problems import problem
 from talking.rate_limits import SUBMIT
 from talking.reference import AGE_BANDS, SEXES, District, Issue, districts, issues
 from talking.surveys.schemas import MAX_COMMENT_CHARS, MAX_PICKS_LIMIT, Receipt, ResponseCreate, Survey
-from talking.surveys.services import SurveyCatalogue, submit_response
+from talking.surveys.services import SurveyCatalogue, submit_api_response
 from talking.surveys.writer import ResponseWriter
 
 # Printable ASCII without spaces, as the IETF Idempotency-Key draft expects of a key.
@@ -74,7 +74,7 @@ class ResponseController(Controller):
         summary="Send one resident's answers",
         status_code=HTTP_201_CREATED,
         request_max_body_size=MAX_RESPONSE_BODY_BYTES,
-        responses=problems(*BY_ID, *BY_BODY, 409, 429),
+        responses=problems(*BY_ID, *BY_BODY, 403, 409, 429),
     )
     async def create_response(
         self,
@@ -88,17 +88,20 @@ class ResponseController(Controller):
             ),
         ] = None,
     ) -> Receipt | Response[bytes]:
-        """Store a response; the 201 comes only after it is committed to the database."""
+        """Store a response; the 201 comes only after it is committed to the database.
+
+        A members survey takes answers only with ``"invitation"`` (403 without a valid one for it;
+        409 once it has been answered); the district then comes from the membership.
+        """
         # Under `talking serve`, surveys/fast_submit.py answers most of these requests without this
         # handler, calling the same functions as below: keep the two in step.
         await request.app.state.rate_limiter.hit(SUBMIT, request.scope)
         if (refused := idempotency_key_problem(idempotency_key, request.url.path)) is not None:
             return refused
-        # Refusals (404, 409, 422) are raised by the services and become problem details in talking.problems.
+        # Refusals (403, 404, 409, 422) are raised by the services and become problem details in talking.problems.
         catalogue: SurveyCatalogue = request.app.state.catalogue
         writer: ResponseWriter = request.app.state.writer
-        survey = await catalogue.get_open(survey_id)
-        return await submit_response(writer, survey, data, channel="api", idempotency_key=idempotency_key)
+        return await submit_api_response(catalogue, writer, survey_id, data, idempotency_key=idempotency_key)
 
 
 def document_answer_rules(document: dict[str, Any]) -> None:
@@ -107,8 +110,14 @@ def document_answer_rules(document: dict[str, Any]) -> None:
     if not answer:
         return
     properties = answer["properties"]
-    properties["district"].update(
-        enum=[district.code for district in districts()], description="The ONS code of the resident's district."
+    _constrain_optional(properties["district"], {"enum": [district.code for district in districts()]})
+    properties["district"]["description"] = (
+        "The ONS code of the resident's district: required for an open survey; with an invitation it comes "
+        "from the membership (leave it out, or send the same code)."
+    )
+    properties["invitation"]["description"] = (
+        "A members survey's invitation: the token from the member's link (/i/TOKEN). Required for a members "
+        "survey (403 without a valid one, 409 once answered); refused (422) for an open survey."
     )
     properties["picks"].update(
         minItems=1,

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import msgspec
-from sqlalchemy import Connection, bindparam, insert, select, tuple_
+from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from talking import tallies
 from talking.db.engine import retry_while_busy_sync
-from talking.db.models import response_answers, responses, surveys
-from talking.errors import IdempotencyConflict, SurveyNotOpen
+from talking.db.models import invitations, response_answers, responses, surveys
+from talking.errors import IdempotencyConflict, InvitationUsed, SurveyNotOpen
 from talking.outages import outage_of
 from talking.surveys.references import new_references
 from talking.surveys.schemas import Receipt, ResponseCreate
@@ -33,9 +33,17 @@ from talking.surveys.schemas import Receipt, ResponseCreate
 log = logging.getLogger(__name__)
 
 
+# Without an invitation, the answers are fingerprinted as they were before the field existed, so that
+# a retry of a request made before the upgrade is still recognised as one.
+_NO_INVITATION = b',"invitation":null}'
+
+
 def request_digest(response: ResponseCreate) -> bytes:
     """A fingerprint of the answers, to tell a true retry from a reused Idempotency-Key."""
-    return hashlib.sha256(msgspec.json.encode(response)).digest()
+    encoded = msgspec.json.encode(response)
+    if encoded.endswith(_NO_INVITATION):
+        encoded = encoded[: -len(_NO_INVITATION)] + b"}"
+    return hashlib.sha256(encoded).digest()
 
 
 @dataclass(slots=True)
@@ -57,6 +65,8 @@ class PendingResponse:
     submitted_at: datetime | None = None
     # The resident's browser had already answered this survey (see journey.answered_before).
     repeat_in_browser: bool = False
+    # The SHA-256 of the invitation's token (members surveys): claimed in the same transaction.
+    invitation: bytes | None = None
     future: asyncio.Future[Receipt] | None = field(default=None, repr=False)
 
 
@@ -146,6 +156,8 @@ def _write_batch(conn: Connection, batch: list[PendingResponse]) -> _Written:
             if key:
                 claimed[key] = index
             to_insert.append((index, pending, next(references)))
+    if any(pending.invitation is not None for _index, pending, _reference in to_insert):
+        to_insert = _claim_invitations(conn, to_insert, outcomes, now)
     if to_insert:
         ids = _insert(conn, to_insert, now)
         tallies.add_deltas(conn, tallies.batch_deltas(counted(to_insert, max_picks)))
@@ -154,10 +166,50 @@ def _write_batch(conn: Connection, batch: list[PendingResponse]) -> _Written:
     return outcomes, claimed
 
 
+def _claim_invitations(
+    conn: Connection,
+    to_insert: list[tuple[int, PendingResponse, str]],
+    outcomes: list[Receipt | BaseException | None],
+    now: datetime,
+) -> list[tuple[int, PendingResponse, str]]:
+    """Mark the batch's invitations used, in one statement; what is left to insert.
+
+    One answer per invitation is the database's to enforce, not a check before the write: the
+    UPDATE claims only rows still unused, and only in this transaction, so of two answers to one
+    invitation (in this batch, in another worker's, or on another server) exactly one claims it,
+    and the other is refused with nothing stored. If the batch's transaction fails, the claims go
+    with it. Only the day is recorded: the time of answering would link the invitation to the
+    response (see docs/architecture.md, "One answer per invitation").
+    """
+    wanted = sorted({(pending.survey_id, pending.invitation) for _i, pending, _r in to_insert if pending.invitation})
+    claimed = {
+        (row.survey_id, row.token_hash)
+        for row in conn.execute(
+            update(invitations)
+            .where(
+                tuple_(invitations.c.survey_id, invitations.c.token_hash).in_(wanted), invitations.c.used_on.is_(None)
+            )
+            .values(used_on=now.date())
+            .returning(invitations.c.survey_id, invitations.c.token_hash)
+        )
+    }
+    kept = []
+    for item in to_insert:
+        index, pending, _reference = item
+        if pending.invitation is None:
+            kept.append(item)
+        elif (pending.survey_id, pending.invitation) in claimed:
+            claimed.discard((pending.survey_id, pending.invitation))  # a second use in this batch is refused
+            kept.append(item)
+        else:
+            outcomes[index] = InvitationUsed()
+    return kept
+
+
 def counted(to_insert: list[tuple[int, PendingResponse, str]], max_picks: dict[int, int]) -> list[tallies.Counted]:
     """What the tallies need of the responses being inserted (``max_picks`` by survey id)."""
     return [
-        tallies.Counted(p.survey_id, p.district, p.age_band, p.picks, p.comment, max_picks[p.survey_id])
+        tallies.Counted(p.survey_id, p.district, p.age_band, p.sex, p.picks, p.comment, max_picks[p.survey_id])
         for _index, p, _reference in to_insert
     ]
 
@@ -263,6 +315,9 @@ def _insert(conn: Connection, to_insert: list[tuple[int, PendingResponse, str]],
     stamp = responses.c.submitted_at.type.bind_processor(dialect) or _same
     binary = responses.c.request_digest.type.bind_processor(dialect) or _same
     stamped_now = stamp(now)
+    # An invited answer is stamped with its day only, as its invitation's used_on is: a time would
+    # let whoever reads both tables match the two in a small survey.
+    stamped_today = stamp(now.replace(hour=0, minute=0, second=0, microsecond=0))
     rows = [
         (
             p.survey_id,
@@ -272,7 +327,7 @@ def _insert(conn: Connection, to_insert: list[tuple[int, PendingResponse, str]],
             p.age_band,
             p.sex,
             p.channel,
-            stamped_now if p.submitted_at is None else stamp(p.submitted_at),
+            stamp(p.submitted_at) if p.submitted_at else stamped_today if p.invitation else stamped_now,
             p.idempotency_key,
             None if p.digest is None else binary(p.digest),
             " ".join(p.picks),

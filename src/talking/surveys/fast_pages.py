@@ -1,4 +1,5 @@
-"""The fast path for the resident pages: ResidentPages' own handlers, without Litestar's request machinery.
+"""The fast path for the resident pages: ResidentPages' own handlers (and InvitedPages', the invitation's
+link), without Litestar's request machinery.
 
 Why: a resident's journey is fourteen requests (a GET and a POST per question, PRG), and server
 CPU per request is what limits how many residents can answer at once (benchmarks/flow.py). About
@@ -48,6 +49,7 @@ from talking.asgi import send_response, send_with_hooks
 from talking.params import MAX_ROW_ID
 from talking.problems import handle_exception
 from talking.security import new_csp_nonce
+from talking.surveys.invited_pages import InvitedPages
 from talking.surveys.pages import ResidentPages
 from talking.web.people import staff_sign_in_of
 
@@ -207,10 +209,11 @@ class FastPages:
 
 
 def _resident_handlers(app: Litestar) -> list[HTTPRouteHandler]:
-    """The route handlers the app registered for ResidentPages (methods bound to its controller instance)."""
+    """The route handlers the app registered for ResidentPages and InvitedPages (methods bound to their
+    controllers' instances): the journey, and the invitation's link that starts it."""
     return [
         handler
         for route in app.routes
         for handler in getattr(route, "route_handlers", ())
-        if isinstance(getattr(handler.fn, "__self__", None), ResidentPages)
+        if isinstance(getattr(handler.fn, "__self__", None), ResidentPages | InvitedPages)
     ]

@@ -7,8 +7,8 @@ This ASGI wrapper answers the ordinary case itself and hands everything else to 
 
 It must not become a second definition of the route. The Litestar handler in api.py stays
 registered (OpenAPI documents it, and it serves whatever falls through); this module calls what
-that handler calls: ``idempotency_key_problem``, ``SurveyCatalogue.get_open``, ``submit_response``
-(validation.py's rules) and the app's one ``ResponseWriter``. Refusals are mapped by
+that handler calls: ``idempotency_key_problem``, ``submit_api_response`` (the survey, its
+invitation, validation.py's rules) and the app's one ``ResponseWriter``. Refusals are mapped by
 ``talking.problems.handle_exception`` and sent through the app's ``before_send`` hooks, as Litestar
 sends them (its debug-mode traceback logging of refusals is not repeated here).
 tests/integration/test_fast_submit.py holds the two paths to the same bytes.
@@ -33,7 +33,7 @@ from talking.problems import handle_exception
 from talking.rate_limits import SUBMIT
 from talking.surveys.api import MAX_RESPONSE_BODY_BYTES, idempotency_key_problem
 from talking.surveys.schemas import ResponseCreate
-from talking.surveys.services import submit_response
+from talking.surveys.services import submit_api_response
 from talking.web.request_bodies import duplicate_key, json_media_type_problem
 
 if TYPE_CHECKING:
@@ -59,6 +59,8 @@ class FastSubmit:
         self.catalogue = app.state.catalogue
         self.writer = app.state.writer
         self.limiter = app.state.rate_limiter
+        # The route's name as Litestar's router gives it (its path_template), for talking.metrics to count under.
+        self._route = app.asgi_router.handle_routing(path="/api/v1/surveys/1/responses", method="POST")[4]
         # What the app's before_send hooks add to an API response (the security headers). They are
         # the same for every response here, so they are worked out once, on the first 201.
         self._hook_headers: list[tuple[bytes, bytes]] | None = None
@@ -107,14 +109,16 @@ class FastSubmit:
             return await self.then(scope, _replay(body, receive), send)
 
         # Litestar's handler from here, in its order: the limit, the key, then the survey, then the answers.
+        scope["path_template"] = self._route  # type: ignore[typeddict-unknown-key]  # as Litestar's routing sets it
         refused: Response[Any] | Exception | None
         try:
             await self.limiter.hit(SUBMIT, scope)
             refused = idempotency_key_problem(key, scope["path"])
             if refused is None:
-                survey = await self.catalogue.get_open(int(matched.group(1)))
-                receipt = await submit_response(self.writer, survey, response, channel="api", idempotency_key=key)
-        except Exception as exc:  # refusals (404, 409, 422) and failures (500), mapped in one place
+                receipt = await submit_api_response(
+                    self.catalogue, self.writer, int(matched.group(1)), response, idempotency_key=key
+                )
+        except Exception as exc:  # refusals (403, 404, 409, 422) and failures (500), mapped in one place
             refused = exc
         if refused is not None:
             request = self.app.request_class(scope, receive, send)

@@ -5,7 +5,8 @@ of HTTP. The rules for each answer are in validation.py, shared with the JSON AP
 
 Pages are named "district", "issues", "order", "question:<key>" (one per extra question),
 "comment", "about-you" and "check". "order" is skipped when there is only one pick to order, and
-"about-you" when the survey does not ask it.
+"about-you" when the survey does not ask it. An invited journey skips the pages its membership
+answered (see ``Progress.known``).
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ class Progress(msgspec.Struct, kw_only=True):
     age_band: str | None = None
     sex: str | None = None
     about_you_done: bool = False
+    # An invited journey (/i/{token}): the SHA-256 of the invitation's token, in hex, kept until the
+    # answers are sent (the writer claims the invitation with them), and the pages the membership
+    # already answered ("district", and "about-you" when both age band and sex are known).
+    invitation: str | None = None
+    known: list[str] = msgspec.field(default_factory=list)
 
     @classmethod
     def from_session(cls, data: Any) -> Progress:
@@ -75,7 +81,14 @@ class Progress(msgspec.Struct, kw_only=True):
         if survey.ask_about_you:
             pages.append("about-you")
         pages.append("check")
-        return pages
+        return [page for page in pages if page not in self.known] if self.known else pages
+
+    def invitation_hash(self) -> bytes | None:
+        """The invitation's token hash this journey answers, if it is an invited one."""
+        try:
+            return bytes.fromhex(self.invitation) if self.invitation else None
+        except ValueError:  # not one we wrote: treated as no invitation (a members survey then refuses)
+            return None
 
     def answered(self, page: str) -> bool:
         """Whether the resident has answered ``page`` (or been through it, for optional pages)."""

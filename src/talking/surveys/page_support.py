@@ -9,10 +9,12 @@ from litestar import Request, Response
 from litestar.datastructures import FormMultiDict
 from litestar.response import Template
 
-from talking.errors import FieldError, SurveyNotFound
-from talking.surveys.journey import QUESTION, reference_key
+from talking.errors import FieldError, InvitationUsed, SurveyNotFound
+from talking.reference import districts_by_code
+from talking.surveys.journey import QUESTION, Progress, reference_key
 from talking.surveys.schemas import Survey, SurveyQuestion
 from talking.surveys.services import utcnow
+from talking.templating import RememberedPage
 from talking.web.navigation import see_other
 
 Req = Request[Any, Any, Any]
@@ -26,6 +28,14 @@ class SurveyUnavailable(Exception):
 
     def __init__(self, survey: Survey) -> None:
         super().__init__(f"survey {survey.id} is not open")
+        self.survey = survey
+
+
+class MembersOnly(Exception):
+    """A members survey reached without an invitation: it is for invited panel members."""
+
+    def __init__(self, survey: Survey) -> None:
+        super().__init__(f"survey {survey.id} is for invited panel members")
         self.survey = survey
 
 
@@ -46,6 +56,36 @@ def survey_unavailable(request: Req, exc: SurveyUnavailable) -> Response[Any]:
         context={"survey": survey, "not_yet": not_yet},
         status_code=409 if request.method == "POST" else 200,
     )
+
+
+def members_only(_request: Req, exc: MembersOnly) -> Response[Any]:
+    """Explain that the survey is for invited panel members, and offer to join the panel (403)."""
+    return Template("surveys/members_only.html", context={"survey": exc.survey}, status_code=403)
+
+
+def already_answered(request: Req, exc: InvitationUsed) -> Response[Any]:
+    """Say that this invitation has been answered (409 if the resident was sending answers)."""
+    return Template("surveys/already_answered.html", status_code=409 if request.method == "POST" else 200)
+
+
+def invited_start(survey: Survey, progress: Progress, details_url: str | None = None) -> Template:
+    """An invited resident's start page: the district they answer for, and the first question still to answer.
+
+    Shown by /i/{token} (with ``details_url``, the member's own page) and by the survey's start page
+    for a journey that came that way (the token itself is not kept, so it cannot link there).
+    """
+    district = districts_by_code().get(progress.district or "")
+    context = {
+        "survey": survey,
+        "district_name": district.name if district else progress.district,
+        "details_url": details_url,
+        "known": progress.known,
+        "started": progress.answered("issues"),
+        "start_url": page_url(survey.id, progress.first_unanswered(survey)),
+    }
+    # The same for everyone answering for one district, but for the link (shown only as escaped text):
+    # remembered, as the open survey's start page is (templating.RememberedPage).
+    return RememberedPage("surveys/invited.html", context=context, text=["details_url"] if details_url else [])
 
 
 def survey_not_found(_request: Req, _exc: SurveyNotFound) -> Response[Any]:

@@ -14,7 +14,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from talking.errors import IdempotencyConflict, InvalidResponse, SurveyNotFound, SurveyNotOpen
+from talking.errors import IdempotencyConflict, InvalidResponse, InvitationUsed, SurveyNotFound, SurveyNotOpen
 from talking.params import RowId
 from talking.rate_limits import SUBMIT
 from talking.reference import AGE_BANDS, SEXES, districts, districts_by_code, issues_by_code
@@ -22,12 +22,16 @@ from talking.surveys.journey import QUESTION, Progress, order_from_positions, re
 from talking.surveys.page_support import (
     CONTROL_CHARACTERS,
     Detour,
+    MembersOnly,
     Req,
     SurveyUnavailable,
+    already_answered,
     answered_before,
     checkbox_values,
     detour,
+    invited_start,
     is_change,
+    members_only,
     messages,
     page_of_field,
     page_url,
@@ -90,6 +94,7 @@ def page_context(survey: Survey, progress: Progress, page: str) -> dict[str, Any
             "age_band_label": next((c.label for c in AGE_BANDS if c.code == progress.age_band), None),
             "sex_label": next((c.label for c in SEXES if c.code == progress.sex), None),
             "comment": progress.comment,
+            "known": progress.known,  # pages the membership answered: no Change link for them
             "question_rows": [
                 (question, shown_answer(question, progress.answers.get(question.key))) for question in survey.questions
             ],
@@ -113,17 +118,21 @@ class ResidentPages(Controller):
         SurveyUnavailable: survey_unavailable,
         SurveyNotFound: survey_not_found,
         Detour: detour,
+        MembersOnly: members_only,
+        InvitationUsed: already_answered,
     }
 
     @staticmethod
-    async def _survey(request: Req, survey_id: int, *, must_be_open: bool = True) -> Survey:
-        """The survey; drafts are not found, and closed ones say so."""
+    async def _survey(request: Req, survey_id: int, *, must_be_open: bool = True, invited_only: bool = True) -> Survey:
+        """The survey; drafts are not found, closed ones say so, and members surveys need an invited journey."""
         catalogue: SurveyCatalogue = request.app.state.catalogue
         survey = await catalogue.get(survey_id)
         if survey.status == "draft":
             raise SurveyNotFound(survey_id)
         if must_be_open and not survey.is_open_at(utcnow()):
             raise SurveyUnavailable(survey)
+        if invited_only and survey.audience == "members" and not ResidentPages._progress(request, survey_id).invitation:
+            raise MembersOnly(survey)
         return survey
 
     @staticmethod
@@ -193,7 +202,9 @@ class ResidentPages(Controller):
     async def start(self, request: Req, survey_id: RowId) -> Template:
         """The start page: what the survey asks and how long it takes."""
         survey = await self._survey(request, survey_id)
-        started = self._progress(request, survey_id).district is not None
+        if (progress := self._progress(request, survey_id)).invitation:
+            return invited_start(survey, progress)  # as /i/{token} showed it, less the link to the member's details
+        started = progress.district is not None
         context = start_context(survey, started=started, answered_before=answered_before(request, survey_id))
         return RememberedPage("surveys/start.html", context=context)
 
@@ -363,9 +374,13 @@ class ResidentPages(Controller):
                 channel="web",
                 idempotency_key=progress.key,
                 repeat_in_browser=answered_before(request, survey_id),
+                invitation=progress.invitation_hash(),
             )
         except SurveyNotOpen as exc:
             raise SurveyUnavailable(survey) from exc
+        except InvitationUsed as used:  # answered already (another window, device or the API): nothing stored
+            request.session.pop(session_key(survey_id), None)
+            return already_answered(request, used)
         except InvalidResponse as exc:
             errors = {}
             for error in exc.errors:
@@ -388,7 +403,7 @@ class ResidentPages(Controller):
     @get(SURVEY + "/done")
     async def done(self, request: Req, survey_id: RowId) -> Template | Redirect:
         """The confirmation, with the response's reference."""
-        survey = await self._survey(request, survey_id, must_be_open=False)
+        survey = await self._survey(request, survey_id, must_be_open=False, invited_only=False)
         reference = request.session.get(reference_key(survey_id))
         if not reference:
             return see_other(page_url(survey_id))

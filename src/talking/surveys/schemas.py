@@ -85,16 +85,19 @@ class Survey(msgspec.Struct, frozen=True):
         return next(i.label for i in self.issues if i.code == code)
 
 
-class ResponseCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class ResponseCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """One resident's answers, as posted to the API (the pages build the same Struct)."""
 
-    district: str
+    # Required for an open survey; with an invitation it comes from the membership (and may be left out).
+    district: str | None = None
     picks: list[str]
     comment: str | None = None
     age_band: str | None = None
     sex: str | None = None
     # Extra questions by key: an option code, a list of codes (multiple choice) or free text.
     answers: dict[str, str | list[str]] = msgspec.field(default_factory=dict)
+    # A members survey's invitation: the token from the link in the member's email (surveys/invited.py).
+    invitation: str | None = None
 
 
 class Receipt(msgspec.Struct, frozen=True):

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from talking.db.models import survey_districts, survey_issues, survey_questions, surveys
-from talking.errors import InvalidResponse, SurveyNotFound, SurveyNotOpen
+from talking.errors import InvalidResponse, InvitationRefused, SurveyNotFound, SurveyNotOpen
 from talking.surveys.batches import PendingResponse, request_digest
+from talking.surveys.invited import admit_invitation
 from talking.surveys.schemas import QuestionOption, Receipt, ResponseCreate, Survey, SurveyIssue, SurveyQuestion
 from talking.surveys.validation import clean_comment, response_errors
 from talking.surveys.writer import ResponseWriter
@@ -61,11 +62,11 @@ class SurveyCatalogue:
         return survey
 
     async def list_open(self, now: datetime | None = None) -> list[Survey]:
-        """Surveys residents may answer now, closing soonest first."""
+        """Surveys anyone may answer now, closing soonest first (members surveys are reached by invitation)."""
         now = now or utcnow()
         async with self.engine.connect() as conn:
             ids = (await conn.execute(select(surveys.c.id).where(surveys.c.status == "open"))).scalars().all()
-        found = [s for s in await self._load(list(ids)) if s.is_open_at(now)]
+        found = [s for s in await self._load(list(ids)) if s.is_open_at(now) and s.audience == "open"]
         far_future = datetime.max.replace(tzinfo=UTC)
         return sorted(found, key=lambda s: (s.closes_at or far_future, s.id))
 
@@ -159,6 +160,30 @@ def encode_answers(survey: Survey, answers: dict[str, str | list[str]]) -> tuple
     return tuple(stored)
 
 
+async def submit_api_response(
+    catalogue: SurveyCatalogue,
+    writer: ResponseWriter,
+    survey_id: int,
+    response: ResponseCreate,
+    *,
+    idempotency_key: str | None,
+) -> Receipt:
+    """``POST /api/v1/surveys/{id}/responses``: the survey, its invitation if any, then the answers.
+
+    The one body of the route, called by the Litestar handler (api.py) and the fast path
+    (fast_submit.py) alike, so that the two cannot drift apart.
+    """
+    survey = await catalogue.get_open(survey_id)
+    invitation = None
+    if response.invitation is not None and survey.audience == "members":  # an open survey's: 422 (validation)
+        response, invitation = await admit_invitation(
+            catalogue.engine, survey, response, retry_allowed=idempotency_key is not None
+        )
+    return await submit_response(
+        writer, survey, response, channel="api", idempotency_key=idempotency_key, invitation=invitation
+    )
+
+
 async def submit_response(
     writer: ResponseWriter,
     survey: Survey,
@@ -167,18 +192,25 @@ async def submit_response(
     channel: str,
     idempotency_key: str | None = None,
     repeat_in_browser: bool = False,
+    invitation: bytes | None = None,
 ) -> Receipt:
     """Validate and store one response; returns only once it is committed.
 
-    Raises InvalidResponse (nothing stored), SurveyNotOpen (checked again at commit),
-    or IdempotencyConflict (the key was used before with different answers).
+    ``invitation`` is the hash of the token that lets a member answer a members survey (required
+    there). Raises InvitationRefused (a members survey without one), InvalidResponse (nothing
+    stored), SurveyNotOpen (checked again at commit), InvitationUsed (claimed at commit), or
+    IdempotencyConflict (the key was used before with different answers).
     """
+    if survey.audience == "members" and invitation is None:
+        raise InvitationRefused(
+            survey.id, 'This survey is for invited panel members: send the "invitation" from the member\'s link.'
+        )
     errors = response_errors(survey, response)
     if errors:
         raise InvalidResponse(errors)
     pending = PendingResponse(
         survey_id=survey.id,
-        district=response.district,
+        district=response.district or "",
         picks=tuple(response.picks),
         comment=clean_comment(response.comment),
         age_band=response.age_band,
@@ -188,5 +220,6 @@ async def submit_response(
         digest=request_digest(response) if idempotency_key else None,
         answers=encode_answers(survey, response.answers),
         repeat_in_browser=repeat_in_browser,
+        invitation=invitation,
     )
     return await writer.submit(pending)

@@ -101,13 +101,21 @@ def about_you_errors(age_band: str | None, sex: str | None) -> list[FieldError]:
 
 def response_errors(survey: Survey, response: ResponseCreate) -> list[FieldError]:
     """Every error in a whole response; empty when it may be stored."""
+    if response.district is None:
+        where = [FieldError("district", "Give the ONS code of the resident's district (from /api/v1/districts)")]
+    else:
+        where = district_errors(response.district, survey)
     errors = [
-        *district_errors(response.district, survey),
+        *where,
         *pick_errors(survey, response.picks),
         *comment_errors(response.comment),
         *about_you_errors(response.age_band, response.sex),
         *answers_errors(survey, response.answers),
     ]
+    if response.invitation is not None and survey.audience == "open":
+        errors.append(
+            FieldError("invitation", "This survey is open to everyone: send the answers without an invitation")
+        )
     if not survey.ask_about_you:
         errors.extend(
             FieldError(name, "This survey does not ask about you")

@@ -20,6 +20,10 @@ STARTUP_SECONDS = 60  # a cold start on a loaded 2-core machine takes a few seco
 STOP_SECONDS = 15
 
 
+# The live server's secret key: what invitation tokens to its database are derived with (talking.invitation_tokens).
+LIVE_SERVER_SECRET_KEY = "live-server-secret-key"  # noqa: S105 (a test server's, never a real one's)
+
+
 def free_port() -> int:
     """A TCP port nobody is listening on right now."""
     with socket.socket() as sock:
@@ -76,7 +80,7 @@ def live_server(
     env = {
         **{name: value for name, value in os.environ.items() if name != "TALKING_DEBUG"},
         "TALKING_DATABASE_URL": database_url,
-        "TALKING_SECRET_KEY": "live-server-secret-key",
+        "TALKING_SECRET_KEY": LIVE_SERVER_SECRET_KEY,
         "TALKING_HOST": host,
         "TALKING_PORT": str(port),
         "PYTHONUNBUFFERED": "1",

@@ -98,8 +98,15 @@ def duplicate_key(body: bytes) -> str | None:
     """The first key some object in this JSON repeats, or None.
 
     Only for a body msgspec has already decoded: it is then valid UTF-8 JSON of bounded depth.
-    Costs 2-5 microseconds for a resident's response.
+    A body with no string written twice has no key written twice, which is quick to see when no
+    escape is used: every quote then opens or closes a string, so the strings are every other piece
+    between quotes. Most answers pass there (under 1 microsecond); any other body is read by the
+    standard library's decoder (2-5 microseconds for a resident's response).
     """
+    if b"\\" not in body:
+        strings = body.split(b'"')[1::2]
+        if len(set(strings)) == len(strings):
+            return None
     try:
         _PAIRS.decode(body.decode("utf-8"))
     except _RepeatedKey as repeated:

@@ -1,7 +1,7 @@
 """Strategic Assessment packs: a survey's report frozen with its method and its answers' fingerprint.
 
 Revision ID: 0012
-Revises: 0008 (the merge chains it after 0009 recorded crime, 0010 weighting, 0011 public results)
+Revises: 0011
 Create Date: 2026-12-06
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from talking.db.models import UTCDateTime
 
 revision = "0012"
-down_revision = "0008"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

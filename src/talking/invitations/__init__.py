@@ -1,0 +1,1 @@
+"""Invitations to members surveys: sending them, reminders, and response rates by district."""
