@@ -61,9 +61,10 @@ def survey_report_of(document: dict[str, Any]) -> SurveyReport:
         district_names=part["district_names"],
         # Weighting inputs: used only while analysing, never by the renderers.
         population=np.zeros(0),
-        age_targets=np.zeros((0, 2)),
+        age_targets=np.zeros((0, 7)),
+        sex_targets=np.zeros((0, 2)),
     )
-    return SurveyReport(frame, report, survey.repeat_answers.numerator)
+    return SurveyReport(frame, report, survey.repeat_answers.numerator, recorded_crime=report.recorded_crime)
 
 
 # What may change without the figures changing: a survey closing after its pack was made.
