@@ -108,7 +108,9 @@ def test_sign_in_and_out_pass_axe(page: Page, site: StaffSite) -> None:
     page.wait_for_url(f"{site.url}/account")
     assert_page(page, "Your account")
     menu = page.get_by_role("navigation", name="Staff menu")
-    expect(menu.get_by_role("link")).to_have_text(["Surveys", "Members", "Account"])  # no admin links for staff
+    expect(menu.get_by_role("link")).to_have_text(
+        ["Surveys", "Members", "Recorded crime", "Account"]
+    )  # no admin links for staff
 
     menu.get_by_role("button", name=re.compile("Sign out")).click()
     page.wait_for_url(re.compile(r"/sign-in\?signed-out=1$"))
@@ -154,7 +156,9 @@ def test_admin_pages_pass_axe(page: Page, site: StaffSite) -> None:
     sign_in(page, site, ADMIN, then="/admin/users")
     assert_page(page, "Staff accounts")
     menu = page.get_by_role("navigation", name="Staff menu")
-    expect(menu.get_by_role("link")).to_have_text(["Surveys", "Members", "Account", "Users", "Audit log"])
+    expect(menu.get_by_role("link")).to_have_text(
+        ["Surveys", "Members", "Recorded crime", "Account", "Users", "Audit log"]
+    )
     expect(menu.get_by_role("link", name="Users")).to_have_attribute("aria-current", "page")
     assert_accessible(page, "users")
 
