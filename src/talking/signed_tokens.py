@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
-from itsdangerous.encoding import base64_encode
+from itsdangerous.encoding import base64_encode, int_to_bytes
 
 # Longer than any token we make; a longer one is refused before any HMAC or decompression is done.
 MAX_TOKEN_CHARS = 1000
@@ -82,6 +82,32 @@ class SignedValue(NamedTuple):
 def sign_timed(secret_key: str, purpose: str, value: Any) -> str:
     """A URL-safe token carrying ``value`` (anything JSON can hold) and the time it was made."""
     return URLSafeTimedSerializer(secret_key, salt=purpose).dumps(value)
+
+
+def sign_timed_ids(secret_key: str, purpose: str, values: Iterable[int]) -> dict[int, str]:
+    """``sign_timed`` for many ids at once, all stamped with this second: the same tokens, far faster.
+
+    ``sign_timed`` costs about 50 us an id (a serializer built and its key derived each time): 4 s
+    of an 80,000-member invitation round. As ``sign_ids``, this signs each id's payload with the
+    serializer's own timestamp signer, its key derived once; tests/unit/test_signed_tokens.py holds
+    the two equal.
+    """
+    signer = URLSafeTimedSerializer(secret_key, salt=purpose).make_signer()
+    if signer.digest_method().name != "sha1":  # itsdangerous' default, which the one-shot below assumes
+        return {value: sign_timed(secret_key, purpose, value) for value in values}
+    key = signer.derive_key()
+    separator = signer.sep
+    stamp = separator + base64_encode(int_to_bytes(signer.get_timestamp()))
+    signed = {}
+    for value in values:
+        digits = b"%d" % value
+        if len(digits) > 10 and len(zlib.compress(digits)) < len(digits) - 1:  # as in sign_ids
+            signed[value] = sign_timed(secret_key, purpose, value)
+            continue
+        stamped = base64_encode(digits) + stamp
+        signature = base64_encode(hmac.digest(key, stamped, "sha1"))
+        signed[value] = (stamped + separator + signature).decode("ascii")
+    return signed
 
 
 def unsign_timed(secret_key: str, purpose: str, token: str, max_age_seconds: int) -> SignedValue | None:

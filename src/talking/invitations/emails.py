@@ -12,7 +12,7 @@ from datetime import datetime
 import msgspec
 
 from talking.mail.outbox import OutgoingMessage
-from talking.members.manage import manage_url
+from talking.members.manage import manage_urls
 from talking.members.unsubscribe import unsubscribe_urls
 from talking.web.times import london_time
 
@@ -28,8 +28,10 @@ class MemberLinks(msgspec.Struct, frozen=True):
 
 def member_links(base_url: str, secret_key: str, member_ids: Iterable[int]) -> dict[int, MemberLinks]:
     """Each member's one-click unsubscribe link and "manage your details" link, by member id."""
+    member_ids = list(member_ids)
+    manage = manage_urls(base_url, secret_key, member_ids)
     return {
-        member_id: MemberLinks(unsubscribe=url, manage=manage_url(base_url, secret_key, member_id))
+        member_id: MemberLinks(unsubscribe=url, manage=manage[member_id])
         for member_id, url in unsubscribe_urls(base_url, secret_key, member_ids).items()
     }
 

@@ -9,6 +9,7 @@ forwarded or left in an old inbox stops opening someone's details after that, an
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import msgspec
@@ -17,7 +18,7 @@ from sqlalchemy import select, update
 from talking.db.models import invitations, members
 from talking.invitation_tokens import looks_like_token, token_hash
 from talking.members.services import Db
-from talking.signed_tokens import TokenExpired, sign_timed, unsign_timed_id
+from talking.signed_tokens import TokenExpired, sign_timed, sign_timed_ids, unsign_timed_id
 
 MANAGE_PATH = "/members/you"
 MANAGE_PURPOSE = "talking.members.manage"
@@ -29,6 +30,15 @@ HAS_DETAILS = ("pending", "active", "unsubscribed")
 def manage_url(base_url: str, secret_key: str, member_id: int) -> str:
     """The member's link to see and change their details, unsubscribe or delete them (for every email)."""
     return f"{base_url.rstrip('/')}{MANAGE_PATH}?token={manage_token(secret_key, member_id)}"
+
+
+def manage_urls(base_url: str, secret_key: str, member_ids: Iterable[int]) -> dict[int, str]:
+    """``manage_url`` for many members at once (a mailing to the panel), by member id."""
+    start = f"{base_url.rstrip('/')}{MANAGE_PATH}?token="
+    return {
+        member_id: start + token
+        for member_id, token in sign_timed_ids(secret_key, MANAGE_PURPOSE, member_ids).items()
+    }
 
 
 def manage_token(secret_key: str, member_id: int) -> str:
