@@ -36,8 +36,7 @@ def manage_urls(base_url: str, secret_key: str, member_ids: Iterable[int]) -> di
     """``manage_url`` for many members at once (a mailing to the panel), by member id."""
     start = f"{base_url.rstrip('/')}{MANAGE_PATH}?token="
     return {
-        member_id: start + token
-        for member_id, token in sign_timed_ids(secret_key, MANAGE_PURPOSE, member_ids).items()
+        member_id: start + token for member_id, token in sign_timed_ids(secret_key, MANAGE_PURPOSE, member_ids).items()
     }
 
 
