@@ -143,6 +143,24 @@ async def test_district_pages_obey_disclosure_control(client: Client, engine: As
     assert WYRE_COMMENT not in json.dumps(data) and "example.com" not in json.dumps(data)
 
 
+async def test_the_county_page_maps_the_top_issue_with_its_table(client: Client, survey: int, tokens) -> None:
+    assert (await client.post(f"/api/v1/surveys/{survey}/results", headers=bearer(tokens["staff"]))).status_code == 201
+    page = await client.get(f"/results/{survey}")
+    svg = ET.fromstring(re.search(r"<svg[^>]*results-map.*?</svg>", page.text, re.S).group(0))
+    svg_ns = "{http://www.w3.org/2000/svg}"
+    links = {a.get("href"): a.get("aria-label") for a in svg.iter(f"{svg_ns}a")}
+    # Each district that answered links to its own results; Wyre (too few answers) says so and no figure.
+    assert f"/results/{survey}/{PRESTON}" in links and f"/results/{survey}/{WYRE}" in links
+    assert "suppressed" in links[f"/results/{survey}/{WYRE}"] and not re.search(
+        r"\d\.\d", links[f"/results/{survey}/{WYRE}"]
+    )
+    assert re.search(r"Preston: \d+\.\d, out of 100", links[f"/results/{survey}/{PRESTON}"])
+    words = text_of(page.text)
+    assert "the county's top issue: its priority score in each district" in words
+    assert "Contains OS data © Crown copyright and database right 2022" in words  # the boundaries' licence
+    assert " style=" not in page.text  # the CSP allows no inline style
+
+
 def test_story_sentences_for_clear_and_overlapping_leaders() -> None:
     def issue(code: str, rank: int, rank_range: tuple[int, int]) -> PublicIssue:
         return PublicIssue(code, code.replace("-", " ").capitalize(), rank, rank_range, 50.0, (40.0, 60.0), 0.3, 0.6)

@@ -100,6 +100,38 @@ def page_context(published: Published) -> dict[str, object]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class ResultsMap:
+    """The county page's map: the county's top issue, its priority score in each district."""
+
+    caption: str
+    values: dict[str, float]
+    suppressed: dict[str, str]
+    links: dict[str, str]
+
+
+def results_map(published: Published) -> ResultsMap | None:
+    """One issue on a sequential scale (reads in greyscale and for colour-blind readers), not each
+    district's own top issue, which would need a colour per issue: see reports/issue_map.py."""
+    figures = published.publication.figures
+    if not figures.county.issues:
+        return None
+    top = figures.county.issues[0]
+    values, suppressed, links = {}, {}, {}
+    for district in figures.districts:
+        if district.suppressed:
+            suppressed[district.code] = f"fewer than {figures.min_cell} answers"
+        elif district.responses:
+            score = next((i.score for i in district.issues if i.code == top.code), None)
+            if score is not None:
+                values[district.code] = score
+        if district.suppressed or district.responses:
+            links[district.code] = f"{published.base}/{district.code}"
+    return ResultsMap(
+        f"{top.label}, the county's top issue: its priority score in each district", values, suppressed, links
+    )
+
+
 def county_context(published: Published) -> dict[str, object]:
     """The county page: its story, the table of figures, districts, quotes and updates."""
     figures = published.publication.figures
@@ -112,6 +144,7 @@ def county_context(published: Published) -> dict[str, object]:
         "districts": [d for d in figures.districts if d.suppressed or d.responses],
         "quotes": [(q, names.get(q.district_code, "")) for q in published.quotes],
         "updates": county_updates,
+        "map": results_map(published),
     }
 
 
