@@ -35,6 +35,7 @@ class MemberDetails(msgspec.Struct, frozen=True):
     consent_at: datetime | None
     joined_at: datetime
     confirmed_at: datetime | None
+    hear_about_results: bool = False
 
 
 class MemberNotFound(LookupError):
@@ -52,6 +53,7 @@ _DETAILS = select(
     members.c.consent_at,
     members.c.joined_at,
     members.c.confirmed_at,
+    members.c.hear_about_results,
 )
 
 
