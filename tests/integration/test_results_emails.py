@@ -234,9 +234,7 @@ async def test_changed_on_the_manage_page_and_shown_to_staff(client: Client, eng
 
     async def stored() -> bool:
         async with engine.connect() as conn:
-            return (
-                await conn.execute(select(members.c.hear_about_results).where(members.c.id == member))
-            ).scalar_one()
+            return (await conn.execute(select(members.c.hear_about_results).where(members.c.id == member))).scalar_one()
 
     for odd in ("no", "yes" * 1000, "\x00"):
         refused = await submit(client, page, page, {"hear_about_results": odd})
