@@ -103,8 +103,10 @@ def test_join_confirm_and_manage_on_a_phone_without_javascript(phone: Page, site
     page.get_by_role("button", name="Continue").click()
     check(page, "How we use your details", error=True)
     page.get_by_label("I agree to the privacy notice").check()
+    page.get_by_label("Email me when results are published").check()
     page.get_by_role("button", name="Continue").click()
     check(page, "Check your answers before joining")
+    assert "Email me when results are published" in page.locator(".govuk-summary-list").inner_text()
     page.get_by_role("button", name="Join the panel").click()
     check(page, "Check your email")
 
@@ -129,6 +131,15 @@ def test_join_confirm_and_manage_on_a_phone_without_javascript(phone: Page, site
     page.get_by_label("Prefer not to say").first.check()
     page.get_by_role("button", name="Save").click()
     check(page, "Your details on the resident panel")
+    page.get_by_role("link", name="Change whether we email you when results are published").click()
+    check(page, "Emails about results")
+    assert page.get_by_label("Email me when results are published").is_checked()
+    page.get_by_label("Email me when results are published").uncheck()
+    page.get_by_role("button", name="Save").click()
+    check(page, "Your details on the resident panel")
+    assert "We will not email you when results are published." in page.locator(
+        ".govuk-notification-banner"
+    ).inner_text()
     page.get_by_role("button", name="Unsubscribe").click()
     check(page, "Your details on the resident panel")
     page.get_by_role("button", name="Delete my details").click()
