@@ -137,9 +137,9 @@ def test_join_confirm_and_manage_on_a_phone_without_javascript(phone: Page, site
     page.get_by_label("Email me when results are published").uncheck()
     page.get_by_role("button", name="Save").click()
     check(page, "Your details on the resident panel")
-    assert "We will not email you when results are published." in page.locator(
-        ".govuk-notification-banner"
-    ).inner_text()
+    assert (
+        "We will not email you when results are published." in page.locator(".govuk-notification-banner").inner_text()
+    )
     page.get_by_role("button", name="Unsubscribe").click()
     check(page, "Your details on the resident panel")
     page.get_by_role("button", name="Delete my details").click()

@@ -258,3 +258,8 @@ async def test_changed_on_the_manage_page_and_shown_to_staff(client: Client, eng
     assert (await sign_in(client, "desk@lancashire.test")).status_code == 303
     staff_page = text_of((await client.get(f"/staff/members/{member}")).text)
     assert "Results emails Asked to be emailed when results are published" in staff_page
+
+    # Erased (the member's own delete): nothing of the preference is left, and no email can follow.
+    delete = f"/members/you/delete?token={manage_token(SECRET, member)}"
+    assert (await submit(client, delete, delete, {})).status_code == 303
+    assert await stored() is False

@@ -105,7 +105,14 @@ async def erase(
         update(members)
         .where(members.c.id == member_id, members.c.status != "erased")
         .values(
-            email=None, email_key=None, district_code=None, age_band=None, sex=None, status="erased", updated_at=now
+            email=None,
+            email_key=None,
+            district_code=None,
+            age_band=None,
+            sex=None,
+            hear_about_results=False,
+            status="erased",
+            updated_at=now,
         )
     )
     if done.rowcount == 0:
