@@ -224,6 +224,8 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("POST", "/members/you/where-you-live"):               row(404, 404, 404, 404, 404, 403),
     ("GET", "/members/you/about-you"):                     row(404, 404, 404, 404, 404, 404),
     ("POST", "/members/you/about-you"):                    row(404, 404, 404, 404, 404, 403),
+    ("GET", "/members/you/results-emails"):                row(404, 404, 404, 404, 404, 404),
+    ("POST", "/members/you/results-emails"):               row(404, 404, 404, 404, 404, 403),
     ("POST", "/members/you/unsubscribe"):                  row(404, 404, 404, 404, 404, 403),
     ("GET", "/members/you/delete"):                        row(404, 404, 404, 404, 404, 404),
     ("POST", "/members/you/delete"):                       row(404, 404, 404, 404, 404, 403),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -51,6 +53,9 @@ class Member(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Set when a message to this address was refused for good (SMTP 5xx at RCPT): mail/sender.py.
     bouncing_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # "Email me when results are published": asked when joining, changed on the manage page; imported
+    # members start without it (results/member_emails.py mails those who asked).
+    hear_about_results: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Invitation(Base):

@@ -35,6 +35,7 @@ class MemberDetails(msgspec.Struct, frozen=True):
     consent_at: datetime | None
     joined_at: datetime
     confirmed_at: datetime | None
+    hear_about_results: bool = False
 
 
 class MemberNotFound(LookupError):
@@ -52,6 +53,7 @@ _DETAILS = select(
     members.c.consent_at,
     members.c.joined_at,
     members.c.confirmed_at,
+    members.c.hear_about_results,
 )
 
 
@@ -103,7 +105,14 @@ async def erase(
         update(members)
         .where(members.c.id == member_id, members.c.status != "erased")
         .values(
-            email=None, email_key=None, district_code=None, age_band=None, sex=None, status="erased", updated_at=now
+            email=None,
+            email_key=None,
+            district_code=None,
+            age_band=None,
+            sex=None,
+            hear_about_results=False,
+            status="erased",
+            updated_at=now,
         )
     )
     if done.rowcount == 0:

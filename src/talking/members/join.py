@@ -48,6 +48,8 @@ class JoinAnswers(msgspec.Struct, frozen=True):
     age_band: str | None = None
     sex: str | None = None
     consent_version: str = PRIVACY_NOTICE_VERSION
+    # "Email me when results are published" (asked on the consent page; optional).
+    hear_about_results: bool = False
 
 
 def checked_email(text: str) -> tuple[str | None, str | None]:
@@ -70,6 +72,18 @@ def about_you_problems(age_band: str | None, sex: str | None) -> dict[str, str]:
     return problems
 
 
+# The one value the "Email me when results are published" checkbox sends when ticked.
+RESULTS_EMAILS_YES = "yes"
+RESULTS_EMAILS_PROBLEM = "Select whether you want an email when results are published, or leave it blank"
+
+
+def results_emails_answer(sent: str) -> bool | None:
+    """The results-emails checkbox as sent: ticked, not ticked, or None for anything a checkbox cannot send."""
+    if sent == RESULTS_EMAILS_YES:
+        return True
+    return False if sent == "" else None
+
+
 class Link(msgspec.Struct, frozen=True, array_like=True, omit_defaults=True):
     """What the confirmation link carries: the member and the answers to apply (short keys: a shorter URL)."""
 
@@ -78,11 +92,20 @@ class Link(msgspec.Struct, frozen=True, array_like=True, omit_defaults=True):
     consent_version: str
     age_band: str | None = None
     sex: str | None = None
+    # Last, so links made before the preference existed still read (as "not asked").
+    hear_about_results: bool = False
 
 
 def confirm_url(base_url: str, secret_key: str, member_id: int, answers: JoinAnswers) -> str:
     """The link in the email that confirms this join."""
-    link = Link(member_id, answers.district_code, answers.consent_version, answers.age_band, answers.sex)
+    link = Link(
+        member_id,
+        answers.district_code,
+        answers.consent_version,
+        answers.age_band,
+        answers.sex,
+        answers.hear_about_results,
+    )
     token = sign_timed(secret_key, CONFIRM_PURPOSE, msgspec.to_builtins(link))
     return f"{base_url.rstrip('/')}{CONFIRM_PATH}{token}"
 
@@ -158,6 +181,7 @@ async def confirm(db: Db, secret_key: str, token: str) -> Confirmation:
             district_code=link.district_code,
             age_band=link.age_band,
             sex=link.sex,
+            hear_about_results=link.hear_about_results,
             consent_version=link.consent_version,
             consent_at=found.issued_at,
             confirmed_at=now,
@@ -186,6 +210,7 @@ async def join(db: Db, answers: JoinAnswers, *, base_url: str, secret_key: str) 
                 district_code=answers.district_code,
                 age_band=answers.age_band,
                 sex=answers.sex,
+                hear_about_results=answers.hear_about_results,
                 status="pending",
                 consent_version=answers.consent_version,
                 consent_at=now,

@@ -193,6 +193,7 @@ class JoinPages(Controller):
             "consent",
             agreed=bool(progress.get("consent")),
             consent_version=join.PRIVACY_NOTICE_VERSION,
+            hear_about_results=bool(progress.get("hear_about_results")),
         )
 
     @post(f"{JOIN_PATH}/consent")
@@ -201,12 +202,25 @@ class JoinPages(Controller):
         progress = self._visit(request, "consent")
         if isinstance(progress, Redirect):
             return progress
-        if form_text(await request.form(), "consent") != join.PRIVACY_NOTICE_VERSION:
-            problem = {"consent": "Select that you agree to the privacy notice to join the panel"}
+        form = await request.form()
+        problems = {}
+        if form_text(form, "consent") != join.PRIVACY_NOTICE_VERSION:
+            problems["consent"] = "Select that you agree to the privacy notice to join the panel"
+        hear_about_results = join.results_emails_answer(form_text(form, "hear_about_results"))
+        if hear_about_results is None:
+            problems["hear_about_results"] = join.RESULTS_EMAILS_PROBLEM
+        if problems:
             return self._page(
-                request, "consent", "consent", problem, agreed=False, consent_version=join.PRIVACY_NOTICE_VERSION
+                request,
+                "consent",
+                "consent",
+                problems,
+                agreed=form_text(form, "consent") == join.PRIVACY_NOTICE_VERSION,
+                consent_version=join.PRIVACY_NOTICE_VERSION,
+                hear_about_results=bool(hear_about_results),
             )
-        return self._onward(request, "consent", progress | {"consent": join.PRIVACY_NOTICE_VERSION})
+        kept = {"consent": join.PRIVACY_NOTICE_VERSION, "hear_about_results": hear_about_results}
+        return self._onward(request, "consent", progress | kept)
 
     @get(f"{JOIN_PATH}/check")
     async def check(self, request: Req) -> Template | Redirect:
@@ -222,6 +236,7 @@ class JoinPages(Controller):
                 "district_name": district.name if district else "",
                 "age_band_label": _label(AGE_BANDS, progress.get("age_band")),
                 "sex_label": _label(SEXES, progress.get("sex")),
+                "hear_about_results": bool(progress.get("hear_about_results")),
                 "back_url": _url(PAGES[-1]),
                 "form_action": _url("check"),
             },
@@ -241,6 +256,7 @@ class JoinPages(Controller):
             age_band=progress.get("age_band"),
             sex=progress.get("sex"),
             consent_version=progress["consent"],
+            hear_about_results=progress.get("hear_about_results") is True,
         )
         settings = request.app.state.settings
         await join.join(db_session, answers, base_url=settings.base_url, secret_key=settings.secret_key)

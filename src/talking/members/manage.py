@@ -74,15 +74,21 @@ class YourDetails(msgspec.Struct, frozen=True):
     district_code: str | None
     age_band: str | None
     sex: str | None
+    hear_about_results: bool
 
 
 async def your_details(db: Db, member_id: int) -> YourDetails:
     """The member's own details; LinkExpired when they were erased (or never were)."""
     row = (
         await db.execute(
-            select(members.c.id, members.c.status, members.c.district_code, members.c.age_band, members.c.sex).where(
-                members.c.id == member_id, members.c.status.in_(HAS_DETAILS)
-            )
+            select(
+                members.c.id,
+                members.c.status,
+                members.c.district_code,
+                members.c.age_band,
+                members.c.sex,
+                members.c.hear_about_results,
+            ).where(members.c.id == member_id, members.c.status.in_(HAS_DETAILS))
         )
     ).first()
     if row is None:
@@ -98,6 +104,11 @@ async def change_district(db: Db, member_id: int, district_code: str) -> None:
 async def change_about_you(db: Db, member_id: int, age_band: str | None, sex: str | None) -> None:
     """Replace the member's optional about-you answers (None: not given)."""
     await _change(db, member_id, age_band=age_band, sex=sex)
+
+
+async def change_results_emails(db: Db, member_id: int, hear_about_results: bool) -> None:
+    """Start or stop the member's emails about published results."""
+    await _change(db, member_id, hear_about_results=hear_about_results)
 
 
 async def _change(db: Db, member_id: int, **values: object) -> None:

@@ -18,7 +18,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talking.members import directory, manage
-from talking.members.join import about_you_problems
+from talking.members.join import RESULTS_EMAILS_PROBLEM, about_you_problems, results_emails_answer
 from talking.members.manage import MANAGE_PATH, LinkExpired, LinkNotRecognised, YourDetails
 from talking.members.unsubscribe import unsubscribe_member
 from talking.reference import AGE_BANDS, SEXES, districts, districts_by_code
@@ -92,7 +92,7 @@ class ManagePages(Controller):
                 "sex": _label(SEXES, you.sex),
                 "links": {
                     name: self._url(f"{MANAGE_PATH}/{name}", token)
-                    for name in ("where-you-live", "about-you", "unsubscribe", "delete")
+                    for name in ("where-you-live", "about-you", "results-emails", "unsubscribe", "delete")
                 },
                 "flash": take_flash(request),
             },
@@ -145,6 +145,30 @@ class ManagePages(Controller):
         await manage.change_about_you(db_session, you.id, age_band, sex)
         await db_session.commit()
         flash(request, "Your answers about you have been changed.")
+        return see_other(self._url(MANAGE_PATH, token))
+
+    @get(f"{MANAGE_PATH}/results-emails")
+    async def results_emails(self, request: Req, db_session: NamedDependency[AsyncSession]) -> Template:
+        """Start or stop emails when results are published."""
+        token, you = await self._you(request, db_session)
+        action = self._url(f"{MANAGE_PATH}/results-emails", token)
+        return self._page("results_emails", token, form_action=action, hear_about_results=you.hear_about_results)
+
+    @post(f"{MANAGE_PATH}/results-emails")
+    async def save_results_emails(self, request: Req, db_session: NamedDependency[AsyncSession]) -> Template | Redirect:
+        """Keep the choice: ticked starts them, not ticked stops them."""
+        token, you = await self._you(request, db_session)
+        wanted = results_emails_answer(form_text(await request.form(), "hear_about_results"))
+        if wanted is None:
+            action = self._url(f"{MANAGE_PATH}/results-emails", token)
+            problems = {"hear_about_results": RESULTS_EMAILS_PROBLEM}
+            return self._page("results_emails", token, problems, form_action=action, hear_about_results=False)
+        await manage.change_results_emails(db_session, you.id, wanted)
+        await db_session.commit()
+        if wanted:
+            flash(request, "We will email you when results are published.")
+        else:
+            flash(request, "We will not email you when results are published.")
         return see_other(self._url(MANAGE_PATH, token))
 
     @post(f"{MANAGE_PATH}/unsubscribe")

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from talking.openapi import BY_ID, BY_TOKEN, STAFF_SECURITY, problems
 from talking.params import RowId
 from talking.reports.service import ReportCache
-from talking.results import services
+from talking.results import member_emails, services
 from talking.results.cache import ResultsCache
 from talking.results.schemas import PublishedSummary
 from talking.web.guards import current_principal, requires
@@ -22,16 +22,24 @@ from talking.web.people import client_ip
 STAFF = requires("staff")
 
 
+def mail_keys(request: Request[Any, Any, Any]) -> member_emails.MailKeys:
+    """The site's address and signing key, for the links in emails to members."""
+    settings = request.app.state.settings
+    return member_emails.MailKeys(settings.base_url, settings.secret_key)
+
+
 async def publish_results(
     request: Request[Any, Any, Any], db_session: AsyncSession, survey_id: int
 ) -> PublishedSummary:
-    """Build the report (outside the transaction), freeze its public figures, commit, refresh this worker's cache.
+    """Build the report (outside the transaction), freeze its public figures, queue the emails to members
+    who asked (member_emails), commit, refresh this worker's cache.
 
     Shared by the API and the staff page; raises SurveyNotFound and WrongSurveyState.
     """
     reports: ReportCache = request.app.state.reports
     built = await reports.get(survey_id)
     summary = await services.publish(db_session, built, actor=current_principal(request), ip=client_ip(request))
+    await member_emails.announce_results(db_session, survey_id, summary.stage, mail_keys(request))
     await db_session.commit()
     results: ResultsCache = request.app.state.results
     results.forget()

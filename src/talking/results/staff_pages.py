@@ -19,8 +19,8 @@ from talking.errors import WrongSurveyState
 from talking.params import RowId
 from talking.reference import districts
 from talking.reports.service import ReportCache
-from talking.results import moderation, services
-from talking.results.api import publish_results, withdraw_results
+from talking.results import member_emails, moderation, services
+from talking.results.api import mail_keys, publish_results, withdraw_results
 from talking.results.cache import ResultsCache
 from talking.results.redaction import redact
 from talking.surveys.services import load_surveys
@@ -142,12 +142,13 @@ class ResultsStaffPages(Controller):
             **{name: form_text(form, name.replace("_", "-")) for name in moderation.UpdateForm.__struct_fields__}
         )
         try:
-            await moderation.add_update(db_session, survey_id, typed, **_by(request))
+            update_id = await moderation.add_update(db_session, survey_id, typed, **_by(request))
         except moderation.UpdateRefused as exc:
             await db_session.rollback()
             return await self._results_page(
                 request, db_session, survey_id, errors=field_messages(exc.errors), form=typed, status=422
             )
+        await member_emails.announce_update(db_session, update_id, mail_keys(request))
         await db_session.commit()
         return _done(request, f"/staff/surveys/{survey_id}/results", "The update is added")
 
