@@ -37,7 +37,7 @@ async def test_no_route_answers_500_while_the_database_is_down(
     admin.token = await make_token(engine, admin_id)
     admin.csrf = csrf_from((await as_caller(client, admin, "GET", "/sign-in", ROUTES[("GET", "/sign-in")])).text)
     ids["token"] = 1
-    ids["member"] = 1  # any id: with the database stopped, every route answers alike
+    ids["member"] = ids["pack"] = 1  # any id: with the database stopped, every route answers alike
     callers = [Caller("anonymous"), admin, Caller("script", token=admin.token, token_everywhere=True)]
 
     private_pg.stop()
