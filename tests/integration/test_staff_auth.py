@@ -598,7 +598,7 @@ async def test_residents_see_no_staff_menu(client: Client, staff_id: int) -> Non
     await sign_in(client, STAFF)
     account = await client.get("/account")
     menu = re.search(r'<nav aria-label="Staff menu".*?</nav>', account.text, re.S).group(0)
-    assert re.findall(r'href="([^"]+)"', menu) == ["/staff", "/staff/members", "/account"]
+    assert re.findall(r'href="([^"]+)"', menu) == ["/staff", "/staff/members", "/staff/crime", "/account"]
     assert 'aria-current="page"' in menu
     assert 'action="/sign-out"' in menu and 'name="_csrf_token"' in menu
     # Still there on pages for residents, so staff can always sign out.
