@@ -9,7 +9,7 @@ from jinja2 import Environment
 from markupsafe import Markup
 
 from talking.surveys.journey import Progress
-from talking.surveys.pages import page_context, template_of
+from talking.surveys.page_contexts import page_context, template_of
 from talking.surveys.schemas import QuestionOption, Survey, SurveyIssue, SurveyQuestion
 from talking.templating import HtmlCache, jinja_environment
 

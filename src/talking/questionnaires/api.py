@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from talking.errors import SurveyNotFound
 from talking.openapi import BY_BODY, BY_ID, BY_TOKEN, STAFF_SECURITY, problems
 from talking.params import RowId
-from talking.questionnaires import services
+from talking.questionnaires import progress, services
 from talking.questionnaires.schemas import DistrictCount, SurveyCreate, SurveyCreated, SurveySummary
 from talking.surveys.services import SurveyCatalogue
 from talking.web.guards import current_principal, requires
@@ -42,7 +42,7 @@ class QuestionnaireController(Controller):
     )
     async def list_surveys(self, db_session: NamedDependency[AsyncSession]) -> list[SurveySummary]:
         """All surveys in every state."""
-        return await services.list_surveys(db_session)
+        return await progress.list_surveys(db_session)
 
     @post(
         "/",
@@ -74,7 +74,7 @@ class QuestionnaireController(Controller):
     ) -> SurveySummary:
         """Edit a draft (409 once published: its questions are locked)."""
         await services.update_draft(db_session, survey_id, data, **_by(request))
-        return await services.survey_summary(db_session, survey_id)
+        return await progress.survey_summary(db_session, survey_id)
 
     @post(
         "/{survey_id:int}/publish",
@@ -89,7 +89,7 @@ class QuestionnaireController(Controller):
         """Open it now, or at its opening time."""
         await services.publish(db_session, survey_id, **_by(request))
         _forget(request, survey_id)
-        return await services.survey_summary(db_session, survey_id)
+        return await progress.survey_summary(db_session, survey_id)
 
     @post(
         "/{survey_id:int}/close",
@@ -104,7 +104,7 @@ class QuestionnaireController(Controller):
         """Stop accepting responses now."""
         await services.close(db_session, survey_id, **_by(request))
         _forget(request, survey_id)
-        return await services.survey_summary(db_session, survey_id)
+        return await progress.survey_summary(db_session, survey_id)
 
     @post(
         "/{survey_id:int}/waves",
@@ -130,7 +130,7 @@ class QuestionnaireController(Controller):
         """One row per district the survey covers."""
         if not await services.exists(db_session, survey_id):
             raise SurveyNotFound(survey_id)
-        return await services.district_counts(db_session, survey_id)
+        return await progress.district_counts(db_session, survey_id)
 
 
 def _by(request: Request[Any, Any, Any]) -> dict[str, Any]:

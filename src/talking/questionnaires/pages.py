@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from talking.errors import InvalidResponse, SurveyNotFound, WrongSurveyState
 from talking.invitations.rates import response_rates
 from talking.params import RowId
-from talking.questionnaires import services
+from talking.questionnaires import progress, services
 from talking.questionnaires.dates import MOMENT_IDS, Moment, date_field_ids, moment_of, parse_dates, read_moment
 from talking.questionnaires.forms import (
     ISSUE_GROUPS,
@@ -136,7 +136,7 @@ class QuestionnairePages(Controller):
     @get("/", name="staff-home")
     async def dashboard(self, request: Req, db_session: NamedDependency[AsyncSession]) -> Template:
         """Every survey, newest first, with its state and responses so far."""
-        rows = [_row(s) for s in await services.list_surveys(db_session)]
+        rows = [_row(s) for s in await progress.list_surveys(db_session)]
         return Template(
             "questionnaires/dashboard.html",
             context={"surveys": rows, "can_change": principal_of(request).can("staff"), "flash": take_flash(request)},
@@ -306,11 +306,11 @@ class QuestionnairePages(Controller):
         status: int = 200,
     ) -> Template:
         survey = await _load(db_session, survey_id)
-        summaries = await services.list_surveys(db_session)
+        summaries = await progress.list_surveys(db_session)
         view = survey_view(
             survey,
             summaries,
-            await services.district_counts(db_session, survey_id),
+            await progress.district_counts(db_session, survey_id),
             can_change=principal_of(request).can("staff"),
             rates=await response_rates(db_session, survey_id) if survey.audience == "members" else None,
         )

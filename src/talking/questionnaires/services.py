@@ -6,28 +6,24 @@ import re
 from datetime import UTC, datetime
 
 import msgspec
-from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from talking import audit
-from talking.db.models import survey_districts, survey_issues, survey_questions, surveys, tally_respondents
+from talking.db.models import survey_districts, survey_issues, survey_questions, surveys
 from talking.errors import FieldError, InvalidResponse, SurveyNotFound, WrongSurveyState
-from talking.invitations.rates import response_rates
 from talking.principal import Principal
 from talking.questionnaires.schemas import (
     AGREEMENT_SCALE,
     CustomIssue,
-    DistrictCount,
     QuestionCreate,
     SurveyCreate,
     SurveyState,
-    SurveySummary,
 )
 from talking.questionnaires.wording import count_problems, wording_problems
 from talking.reference import districts, districts_by_code, issues_by_code
 from talking.surveys.schemas import QuestionOption, Survey
 from talking.surveys.services import load_surveys
-from talking.tallies import respondent_counts
 from talking.text import clean_text
 
 Db = AsyncSession | AsyncConnection
@@ -340,76 +336,3 @@ async def new_wave(db: Db, survey_id: int, *, actor: Principal, ip: str | None =
         detail={"previous_wave_id": previous.id, "wave": previous.wave + 1},
     )
     return wave_id
-
-
-async def list_surveys(db: Db) -> list[SurveySummary]:
-    """Every survey, newest first, with its response count."""
-    return await _summaries(db)
-
-
-async def survey_summary(db: Db, survey_id: int) -> SurveySummary:
-    """One survey's summary (SurveyNotFound if there is no such survey)."""
-    found = await _summaries(db, surveys.c.id == survey_id)
-    if not found:
-        raise SurveyNotFound(survey_id)
-    return found[0]
-
-
-async def _summaries(db: Db, *where: ColumnElement[bool]) -> list[SurveySummary]:
-    # From the running tallies: a read of a few rows per district instead of a scan of every response.
-    counts = respondent_counts(tally_respondents.c.survey_id).subquery()
-    rows = await db.execute(
-        select(surveys, func.coalesce(counts.c.respondents, 0).label("n"))
-        .outerjoin(counts, counts.c.survey_id == surveys.c.id)
-        .where(*where)
-        .order_by(surveys.c.id.desc())
-    )
-    now = datetime.now(UTC)
-    return [
-        SurveySummary(
-            id=r.id,
-            title=r.title,
-            status=r.status,
-            state=state_of(r.status, r.opens_at, r.closes_at, now),
-            wave=r.wave,
-            previous_wave_id=r.previous_wave_id,
-            opens_at=r.opens_at,
-            closes_at=r.closes_at,
-            created_at=r.created_at,
-            responses=int(r.n),
-            audience=r.audience,
-        )
-        for r in rows
-    ]
-
-
-async def district_counts(db: Db, survey_id: int) -> list[DistrictCount]:
-    """Responses so far from each district the survey covers (zeros included), by district name, with
-    each district's invitations and answers to them (zeros for an open survey)."""
-    covered = (
-        (await db.execute(select(survey_districts.c.district_code).where(survey_districts.c.survey_id == survey_id)))
-        .scalars()
-        .all()
-    )
-    counted = {
-        code: int(n)
-        for code, n in await db.execute(
-            respondent_counts(tally_respondents.c.district_code).where(tally_respondents.c.survey_id == survey_id)
-        )
-    }
-    names = districts_by_code()
-    rates = {d.code: d for d in (await response_rates(db, survey_id)).districts}
-    codes = set(covered) | set(counted) | set(rates)
-    return sorted(
-        (
-            DistrictCount(
-                code=c,
-                name=names[c].name,
-                responses=counted.get(c, 0),
-                invited=rates[c].invited if c in rates else 0,
-                answered=rates[c].answered if c in rates else 0,
-            )
-            for c in codes
-        ),
-        key=lambda d: d.name,
-    )

@@ -10,15 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, get, post
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from talking.errors import IdempotencyConflict, InvalidResponse, InvitationUsed, SurveyNotFound, SurveyNotOpen
 from talking.params import RowId
 from talking.rate_limits import SUBMIT
-from talking.reference import AGE_BANDS, SEXES, districts, districts_by_code, issues_by_code
+from talking.reference import AGE_BANDS, SEXES, issues_by_code
 from talking.surveys.journey import QUESTION, Progress, order_from_positions, reference_key, session_key
+from talking.surveys.page_contexts import page_context, question_of, start_context, template_of
 from talking.surveys.page_support import (
     CONTROL_CHARACTERS,
     Detour,
@@ -35,12 +35,11 @@ from talking.surveys.page_support import (
     messages,
     page_of_field,
     page_url,
-    shown_answer,
     survey_not_found,
     survey_unavailable,
     text_field,
 )
-from talking.surveys.schemas import Survey, SurveyQuestion
+from talking.surveys.schemas import Survey
 from talking.surveys.services import SurveyCatalogue, submit_response, utcnow
 from talking.surveys.validation import (
     about_you_errors,
@@ -54,60 +53,6 @@ from talking.templating import RememberedPage
 from talking.web.navigation import see_other
 
 SURVEY = "/surveys/{survey_id:int}"
-
-# --- what each page's template shows (shared with the staff preview) ---------------------------------
-
-
-def template_of(page: str) -> str:
-    """The template that shows a journey page."""
-    return f"surveys/{'question' if page.startswith(QUESTION) else page.replace('-', '_')}.html"
-
-
-def start_context(survey: Survey, *, started: bool, answered_before: bool = False) -> dict[str, Any]:
-    """The start page's context: areas are named only when the survey covers some, not all of Lancashire."""
-    areas = [d.name for d in districts() if d.code in survey.districts] if survey.districts else []
-    return {"survey": survey, "started": started, "areas": areas, "answered_before": answered_before}
-
-
-def page_context(survey: Survey, progress: Progress, page: str) -> dict[str, Any]:
-    """What a journey page's template shows of the answers kept so far, as its GET shows them."""
-    if page == "district":
-        covered = [district for district in districts() if survey.covers(district.code)]
-        return {"districts": covered, "selected": progress.district}
-    if page == "issues":
-        return {"selected": progress.picks, "taxonomy": issues_by_code()}
-    if page == "order":
-        positions = {code: str(n) for n, code in enumerate(progress.picks, start=1)} if progress.ordered else {}
-        return {"picks": progress.picks, "positions": positions}
-    if page.startswith(QUESTION):
-        key = page.removeprefix(QUESTION)
-        return {"question": _question_of(survey, key), "value": progress.answers.get(key)}
-    if page == "comment":
-        return {"comment": progress.comment}
-    if page == "about-you":
-        return {"age_bands": AGE_BANDS, "sexes": SEXES, "age_band": progress.age_band, "sex": progress.sex}
-    if page == "check":
-        district = districts_by_code().get(progress.district or "")
-        return {
-            "district_name": district.name if district else progress.district,
-            "pick_labels": [survey.label_of(code) for code in progress.picks],
-            "age_band_label": next((c.label for c in AGE_BANDS if c.code == progress.age_band), None),
-            "sex_label": next((c.label for c in SEXES if c.code == progress.sex), None),
-            "comment": progress.comment,
-            "known": progress.known,  # pages the membership answered: no Change link for them
-            "question_rows": [
-                (question, shown_answer(question, progress.answers.get(question.key))) for question in survey.questions
-            ],
-        }
-    raise NotFoundException()
-
-
-def _question_of(survey: Survey, key: str) -> SurveyQuestion:
-    """The survey's extra question with this key; an unknown one is not found."""
-    question = survey.question(key)
-    if question is None:
-        raise NotFoundException()
-    return question
 
 
 class ResidentPages(Controller):
@@ -143,7 +88,7 @@ class ResidentPages(Controller):
         """The open survey and the answers so far; out of order, a redirect to the first unanswered page."""
         survey = await self._survey(request, survey_id)
         if page.startswith(QUESTION):
-            _question_of(survey, page.removeprefix(QUESTION))  # an unknown question is not found
+            question_of(survey, page.removeprefix(QUESTION))  # an unknown question is not found
         progress = self._progress(request, survey_id)
         if not progress.may_visit(survey, page):
             raise Detour(page_url(survey_id, progress.first_unanswered(survey)))
@@ -273,7 +218,7 @@ class ResidentPages(Controller):
     async def save_question(self, request: Req, survey_id: RowId, key: FromPath[str]) -> Template | Redirect:
         """Keep the answer to an extra question, or say what is wrong with it."""
         survey, progress = await self._begin(request, survey_id, QUESTION + key)
-        question = _question_of(survey, key)
+        question = question_of(survey, key)
         form = await request.form()
         value: str | list[str] | None = (
             checkbox_values(form, "answer") if question.kind == "multiple_choice" else text_field(form, "answer")

@@ -1,7 +1,7 @@
 """The preview: a survey's resident pages as residents will see them, for staff, in any state (drafts too).
 
 Each page is rendered by the resident template itself, with the context the resident pages build
-(talking.surveys.pages.page_context), inside templates/surveys/preview.html, which adds a
+(talking.surveys.page_contexts.page_context), inside templates/surveys/preview.html, which adds a
 "Preview" banner and Previous/Next links. Pages that depend on earlier answers (the order page, the
 check page) show example answers. Nothing can be sent: the forms lose their method, action and CSRF
 token and their buttons are disabled, and links into the resident journey stay inside the preview.
@@ -25,7 +25,7 @@ from markupsafe import Markup
 from talking.params import RowId
 from talking.reference import districts
 from talking.surveys.journey import QUESTION, Progress
-from talking.surveys.pages import page_context, start_context, template_of
+from talking.surveys.page_contexts import page_context, start_context, template_of
 from talking.surveys.schemas import Survey, SurveyQuestion
 from talking.surveys.services import SurveyCatalogue
 from talking.web.guards import requires
